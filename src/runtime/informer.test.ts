@@ -2,10 +2,10 @@ import { expect } from 'chai';
 import { z } from 'zod';
 import { FakeClock, flush } from './clock.ts';
 import { type DeleteInfo, Informer, type InformerOptions } from './informer.ts';
-import type { ListOptions, ListResult, ListWatchTransport, WatchEvent, WatchOptions } from './list-watch.ts';
 import { createLogger } from './logger.ts';
 import type { ResourceDescriptor } from './resource.ts';
 import { indexers, type KubeObject } from './store.ts';
+import { FakeTransport } from './testing.ts';
 
 const vmis: ResourceDescriptor = {
   group: 'kubevirt.io',
@@ -21,50 +21,6 @@ function obj(name: string, rv: string, labels: Record<string, string> = {}): Kub
     kind: 'VirtualMachineInstance',
     metadata: { name, namespace: 'ns', resourceVersion: rv, labels },
   };
-}
-
-interface FakeWatch {
-  options: WatchOptions;
-  emit(type: WatchEvent['type'], object: unknown): void;
-  close(err?: unknown): void;
-  aborted: boolean;
-}
-
-/** Drives list and watch by hand, like client-node's cache_test.ts. */
-class FakeTransport implements ListWatchTransport {
-  listResults: (ListResult | Error)[] = [];
-  listCalls: ListOptions[] = [];
-  watches: FakeWatch[] = [];
-
-  async list(_r: ResourceDescriptor, options: ListOptions): Promise<ListResult> {
-    this.listCalls.push(options);
-    const next = this.listResults.shift();
-    if (!next) return new Promise(() => {});
-    if (next instanceof Error) throw next;
-    return next;
-  }
-
-  async watch(
-    _r: ResourceDescriptor,
-    options: WatchOptions,
-    onEvent: (e: WatchEvent) => void,
-    onDone: (err?: unknown) => void,
-  ) {
-    const w: FakeWatch = {
-      options,
-      aborted: false,
-      emit: (type, object) => onEvent({ type, object }),
-      close: (err) => onDone(err),
-    };
-    this.watches.push(w);
-    return { abort: () => (w.aborted = true) };
-  }
-
-  lastWatch(): FakeWatch {
-    const w = this.watches.at(-1);
-    if (!w) throw new Error('no watch opened');
-    return w;
-  }
 }
 
 function recorder<T>() {

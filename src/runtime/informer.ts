@@ -343,9 +343,9 @@ export class Informer<T extends KubeObject = KubeObject> {
     if (rv) this.#resourceVersion = rv;
     if (!obj) return;
     if (event.type === 'DELETED') {
-      const old = this.#store.delete(objectKey(obj));
+      this.#store.delete(objectKey(obj));
       deepFreeze(obj);
-      this.#dispatch((h) => h.delete?.(old ?? obj, { finalStateUnknown: false }), 'delete');
+      this.#dispatch((h) => h.delete?.(obj, { finalStateUnknown: false }), 'delete');
       return;
     }
     const old = this.#store.set(obj);
