@@ -224,8 +224,7 @@ function toReference(o: KubeObject | ObjectReference): ObjectReference {
       uid: o.metadata.uid,
       resourceVersion: o.metadata.resourceVersion,
     };
-    for (const k of Object.keys(ref) as (keyof ObjectReference)[]) if (ref[k] === undefined) delete ref[k];
-    return ref;
+    return Object.fromEntries(Object.entries(ref).filter(([, v]) => v !== undefined)) as ObjectReference;
   }
   return { ...(o as ObjectReference) };
 }
