@@ -107,6 +107,13 @@ export class Informer<T extends KubeObject = KubeObject> {
     };
   }
 
+  /** Adds index functions before the informer starts (shared informers gather them from every user). */
+  addIndexers(indexers: Record<string, IndexFunc<T>>): void {
+    if (this.#running)
+      throw new Error(`informer for ${this.resource.plural} already started: add indexers before start`);
+    this.#store.addIndexers(indexers);
+  }
+
   start(): void {
     if (this.#running || this.#stopped) return;
     this.#running = this.#run();

@@ -60,7 +60,7 @@ export const indexers = {
  */
 export class Store<T extends KubeObject> {
   readonly #items = new Map<string, T>();
-  readonly #indexers: Record<string, IndexFunc<T>>;
+  readonly #indexers: Record<string, IndexFunc<T>> = {};
   /** index name → indexed value → keys */
   readonly #indices = new Map<string, Map<string, Set<string>>>();
   readonly #onIndexError: (index: string, key: string, err: unknown) => void;
@@ -69,9 +69,20 @@ export class Store<T extends KubeObject> {
     indexers: Record<string, IndexFunc<T>> = {},
     onIndexError: (index: string, key: string, err: unknown) => void = () => {},
   ) {
-    this.#indexers = indexers;
     this.#onIndexError = onIndexError;
-    for (const name of Object.keys(indexers)) this.#indices.set(name, new Map());
+    this.addIndexers(indexers);
+  }
+
+  /** Adds index functions; only while the store is still empty. */
+  addIndexers(indexers: Record<string, IndexFunc<T>>): void {
+    for (const [name, fn] of Object.entries(indexers)) {
+      const existing = this.#indexers[name];
+      if (existing === fn) continue;
+      if (existing) throw new Error(`index "${name}" is already defined differently`);
+      if (this.#items.size > 0) throw new Error(`cannot add index "${name}" to a store that holds objects`);
+      this.#indexers[name] = fn;
+      this.#indices.set(name, new Map());
+    }
   }
 
   get(key: string): T | undefined {
