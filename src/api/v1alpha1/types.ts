@@ -147,12 +147,9 @@ export const InstanceEvacuationSpecSchema = z
         description: 'New containerDisk image for the boot disk (refused when it is not a containerDisk).',
       })
       .optional(),
-    allowLiveSource: z
-      .boolean()
-      .default(false)
-      .meta({
-        description: 'Rebuild even when the source node is healthy, terminating the instance gracefully.',
-      }),
+    allowLiveSource: z.boolean().default(false).meta({
+      description: 'Rebuild even when the source node is healthy, terminating the instance gracefully.',
+    }),
     reason: z
       .string()
       .max(MAX_REASON_LENGTH, REASON_MESSAGE)
@@ -276,6 +273,11 @@ export const InstanceEvacuationStatusSchema = z.object({
   vmUID: z.string().optional(),
   runStrategy: z.string().optional(),
   steering: SteeringSchema.optional(),
+  startRequestedAt: time
+    .optional()
+    .describe(
+      'When the VirtualMachine start subresource was last called (Manual/RerunOnFailure), to call it once.',
+    ),
   phaseTimestamps: PhaseTimestampsSchema.optional(),
   snapshot: InstanceSnapshotSchema.optional(),
 });
