@@ -4,7 +4,16 @@ import { join, resolve } from 'node:path';
 import { homedir } from 'node:os';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
-export const bedDir = process.env.BED_DIR ?? join(repoRoot, '.bed');
+
+/**
+ * Several beds can run side by side on one machine (e.g. two developers' test runs): BED_ID=n
+ * gives bed n its own folder, ports, veth pair and addresses. Bed 0 is the default.
+ */
+const bedId = Number(process.env.BED_ID ?? 0);
+if (!Number.isInteger(bedId) || bedId < 0 || bedId > 20)
+  throw new Error(`BED_ID must be a whole number from 0 to 20, got ${process.env.BED_ID}`);
+
+export const bedDir = process.env.BED_DIR ?? join(repoRoot, bedId === 0 ? '.bed' : `.bed-${bedId}`);
 
 export const paths = {
   bed: bedDir,
@@ -22,7 +31,7 @@ export const paths = {
     join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'kubevirt-evacuator'),
 };
 
-const portBase = Number(process.env.BED_PORT_BASE ?? 36300);
+const portBase = Number(process.env.BED_PORT_BASE ?? 36300 + bedId * 200);
 
 export const ports = {
   etcdClient: portBase + 79,
@@ -41,11 +50,11 @@ export const ports = {
  * addresses: the bed makes a veth pair with a private address of its own and virt-api listens there.
  */
 export const hostNetwork = {
-  namespace: 'evacuator-bed',
-  hostSideLink: 'evbed0',
-  peerSideLink: 'evbed1',
-  hostAddress: process.env.BED_HOST_ADDRESS ?? '10.213.0.1',
-  peerAddress: process.env.BED_PEER_ADDRESS ?? '10.213.0.2',
+  namespace: `evacuator-bed-${bedId}`,
+  hostSideLink: `evbed${bedId}a`,
+  peerSideLink: `evbed${bedId}b`,
+  hostAddress: `10.213.${bedId}.1`,
+  peerAddress: `10.213.${bedId}.2`,
   prefixLength: 30,
 };
 
