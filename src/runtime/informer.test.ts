@@ -58,6 +58,23 @@ function setup(extra: Partial<InformerOptions<KubeObject>> = {}) {
 }
 
 describe('Informer', () => {
+  context('when list items carry no apiVersion and kind (as the API server sends them)', () => {
+    it('should fill both in from the resource, so cached objects can be written back', async () => {
+      const { transport, informer } = setup();
+      transport.listResults.push({
+        items: [{ metadata: { name: 'a', namespace: 'ns', resourceVersion: '1' } }],
+        resourceVersion: '10',
+      });
+      informer.start();
+      await informer.waitForSync();
+      expect(informer.getByName('ns', 'a')).to.deep.include({
+        apiVersion: 'kubevirt.io/v1',
+        kind: 'VirtualMachineInstance',
+      });
+      await informer.stop();
+    });
+  });
+
   context('when started', () => {
     it('should list, mark itself synced and watch from the list resourceVersion', async () => {
       const { transport, informer, events } = setup({ namespace: 'ns', labelSelector: 'a=b' });

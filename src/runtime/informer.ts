@@ -3,7 +3,7 @@ import { type Clock, realClock, sleep, type Timer } from './clock.ts';
 import { errorMessage, isGone } from './errors.ts';
 import type { ListWatchTransport, WatchEvent } from './list-watch.ts';
 import { type Logger, nopLogger } from './logger.ts';
-import type { ResourceDescriptor } from './resource.ts';
+import { apiVersionOf, type ResourceDescriptor } from './resource.ts';
 import { deepFreeze, type IndexFunc, type KubeObject, objectKey, Store } from './store.ts';
 
 export interface DeleteInfo {
@@ -360,7 +360,13 @@ export class Informer<T extends KubeObject = KubeObject> {
     else this.#dispatch((h) => h.add?.(obj), 'add');
   }
 
-  #parse(raw: unknown): T | undefined {
+  #parse(input: unknown): T | undefined {
+    // Items of a list carry no apiVersion/kind (only the list does); fill them in as client-go's
+    // decoder does, so cached objects are complete and can be written back as they are.
+    const raw =
+      typeof input === 'object' && input !== null
+        ? { apiVersion: apiVersionOf(this.#o.resource), kind: this.#o.resource.kind, ...input }
+        : input;
     if (!this.#o.schema) return raw as T;
     const result = this.#o.schema.safeParse(raw);
     if (result.success) return result.data;
