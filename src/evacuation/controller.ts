@@ -1,0 +1,187 @@
+// The InstanceEvacuation controller: the imperative shell around decide(). It observes (synced
+// caches only), calls the pure core, applies the plan's actions in order, writes the status once,
+// records events, and requeues at the plan's deadline. All judgement lives in decide().
+import { TERMINAL_PHASES } from '../api/v1alpha1/constants.ts';
+import { InstanceEvacuationSchema, type InstanceEvacuation } from '../api/v1alpha1/types.ts';
+import { LABEL_APP, LAUNCHER_APP, vmOwner } from '../kubevirt/predicates.ts';
+import {
+  NodeSchema,
+  PodSchema,
+  PvcSchema,
+  VmSchema,
+  VmiSchema,
+  VolumeAttachmentSchema,
+  type Node,
+  type Vm,
+  type VolumeAttachment,
+} from '../kubevirt/schemas.ts';
+import type { Clock } from '../runtime/clock.ts';
+import type { ReconcileContext, ReconcileResult } from '../runtime/controller.ts';
+import { isConflict } from '../runtime/errors.ts';
+import type { Manager } from '../runtime/manager.ts';
+import { indexers, splitKey } from '../runtime/store.ts';
+import { applyAction, writeStatus } from './apply-action.ts';
+import { decide, statusEqual } from './decide.ts';
+import {
+  evacuationIndexers,
+  evacuationsOfLauncherPod,
+  evacuationsOfNode,
+  evacuationsOfVm,
+  evacuationsOfVmi,
+  nodeChangeMatters,
+} from './mappers.ts';
+import { EvacuationMetrics } from './metrics.ts';
+import type { DecideConfig, Observed } from './observed.ts';
+import { resources } from './resources.ts';
+
+export const CONTROLLER_NAME = 'instanceevacuation';
+
+export interface EvacuationControllerOptions {
+  decide: DecideConfig;
+  workers: number;
+  clock?: Clock;
+}
+
+const byNodeName = (va: VolumeAttachment) => [va.spec.nodeName];
+
+export function registerEvacuationController(manager: Manager, options: EvacuationControllerOptions): void {
+  const evacuations = manager.informer(resources.evacuations, {
+    schema: InstanceEvacuationSchema,
+    indexers: { ...evacuationIndexers, namespace: indexers.namespace },
+  });
+  const vmis = manager.informer(resources.vmis, { schema: VmiSchema });
+  const vms = manager.informer(resources.vms, { schema: VmSchema });
+  const launcherPods = manager.informer(resources.pods, {
+    schema: PodSchema,
+    labelSelector: `${LABEL_APP}=${LAUNCHER_APP}`,
+    indexers: { namespace: indexers.namespace },
+  });
+  const nodes = manager.informer(resources.nodes, { schema: NodeSchema });
+  const pvcs = manager.informer(resources.pvcs, {
+    schema: PvcSchema,
+    indexers: { namespace: indexers.namespace },
+  });
+  const volumeAttachments = manager.informer(resources.volumeAttachments, {
+    schema: VolumeAttachmentSchema,
+    indexers: { byNodeName },
+  });
+  const metrics = new EvacuationMetrics(manager.metrics.registry, () => evacuations.list());
+  const now = () => new Date(options.clock?.now() ?? Date.now());
+
+  function observe(evacuation: InstanceEvacuation): Observed {
+    const namespace = evacuation.metadata.namespace ?? '';
+    const vmi = vmis.getByName(namespace, evacuation.spec.vmiName);
+    const vmName = evacuation.status?.vmName ?? (vmi ? vmOwner(vmi)?.name : undefined);
+    const sourceName = evacuation.status?.sourceNode ?? vmi?.status?.nodeName;
+    const targetName = evacuation.spec.targetNode;
+    return {
+      evacuation,
+      siblings: evacuations.byIndex('namespace', namespace),
+      vmi,
+      vm: vmName ? (vms.getByName(namespace, vmName) as Vm | undefined) : undefined,
+      sourceNode: sourceName ? (nodes.getByName(undefined, sourceName) as Node | undefined) : undefined,
+      targetNode: targetName ? (nodes.getByName(undefined, targetName) as Node | undefined) : undefined,
+      launcherPods: launcherPods.byIndex('namespace', namespace),
+      pvcs: pvcs.byIndex('namespace', namespace),
+      volumeAttachments: sourceName ? volumeAttachments.byIndex('byNodeName', sourceName) : [],
+    };
+  }
+
+  /**
+   * The resourceVersion each evacuation had before our last write to it. Seeing it again in the cache
+   * means the cache has not caught up with that write yet: deciding on it would repeat the last
+   * step, so wait for the watch to deliver our write (KubeVirt's expectations, in small).
+   */
+  const writtenOver = new Map<string, string | undefined>();
+
+  async function reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
+    const { namespace, name } = splitKey(key);
+    const cached = evacuations.getByName(namespace, name);
+    if (cached === undefined) {
+      writtenOver.delete(key);
+      return {};
+    }
+    if (writtenOver.has(key) && writtenOver.get(key) === cached.metadata.resourceVersion) {
+      ctx.logger.debug('cache has not seen our last write yet');
+      return { requeueAfterMs: 1000 };
+    }
+    writtenOver.delete(key);
+    const observed = observe(cached);
+    const at = now();
+    const plan = decide(observed, at, options.decide);
+    const log = ctx.logger.child({
+      vmi: cached.spec.vmiName,
+      phase: cached.status?.phase ?? 'Pending',
+      next: plan.phase,
+    });
+
+    let current = cached;
+    let statusWritten = false;
+    try {
+      for (const action of plan.actions) {
+        log.info('applying', { action: action.type, ...actionFields(action) });
+        const outcome = await applyAction(manager.rest, current, action);
+        if (outcome.evacuation) current = outcome.evacuation;
+        if (action.type === 'PersistSnapshot') statusWritten = true;
+      }
+      if (!statusWritten && !statusEqual(plan.status, cached.status ?? {})) {
+        current = await writeStatus(manager.rest, current, plan.status);
+        statusWritten = true;
+      }
+    } catch (err) {
+      // A conflict means our view was stale: decide again from fresh observations.
+      if (isConflict(err)) {
+        log.debug('conflict, deciding again', { err: String(err) });
+        return { requeue: true };
+      }
+      throw err;
+    }
+    if (current !== cached) writtenOver.set(key, cached.metadata.resourceVersion);
+    if (statusWritten) metrics.observeTransition(cached.status, plan.status);
+    for (const event of plan.events) {
+      manager.recorder.record(current, event.type, event.reason, plan.phase, event.message, observed.vmi);
+      if (observed.vmi)
+        manager.recorder.record(
+          observed.vmi,
+          event.type,
+          event.reason,
+          'Evacuate',
+          `${name}: ${event.message}`,
+          current,
+        );
+    }
+    if (plan.requeueAt === undefined || TERMINAL_PHASES.includes(plan.phase)) return {};
+    return { requeueAfterMs: Math.max(0, plan.requeueAt.getTime() - at.getTime()) };
+  }
+
+  const controller = manager.addController({
+    name: CONTROLLER_NAME,
+    reconcile,
+    workers: options.workers,
+    informers: [evacuations, vmis, vms, launcherPods, nodes, pvcs, volumeAttachments],
+  });
+  // Our own status writes come back through the watch and trigger the next step: that is how a
+  // step observes what the previous one persisted.
+  controller.watch(evacuations);
+  controller.watch(vmis, (vmi) => evacuationsOfVmi(evacuations, vmi.metadata.namespace, vmi.metadata.name));
+  controller.watch(vms, (vm) => evacuationsOfVm(evacuations, vm.metadata.namespace, vm.metadata.name));
+  controller.watch(launcherPods, (pod) => evacuationsOfLauncherPod(evacuations, pod));
+  controller.watch(nodes, (node) => evacuationsOfNode(evacuations, node.metadata.name), {
+    updateFilter: nodeChangeMatters,
+  });
+  controller.watch(volumeAttachments, (va) => evacuationsOfNode(evacuations, va.spec.nodeName));
+  controller.watch(pvcs, (pvc) =>
+    evacuations
+      .byIndex('namespace', pvc.metadata.namespace ?? '')
+      .map((e) => `${e.metadata.namespace}/${e.metadata.name}`),
+  );
+}
+
+function actionFields(action: { type: string } & Record<string, unknown>): Record<string, unknown> {
+  const { type: _type, status: _status, patch, vmi, ...rest } = action;
+  return {
+    ...rest,
+    ...(patch ? { patchOps: (patch as unknown[]).length } : {}),
+    ...(vmi ? { vmi: '(manifest)' } : {}),
+  };
+}
