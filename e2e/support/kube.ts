@@ -21,6 +21,9 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(3).toString('hex')}`;
 }
 
+/** Thrown from an `eventually` check: stop waiting at once, this will never come true. */
+export class GiveUp extends Error {}
+
 /** Polls `check` until it returns a value other than undefined; fails naming what was awaited. */
 export async function eventually<T>(
   what: string,
@@ -35,6 +38,7 @@ export async function eventually<T>(
       const value = await check();
       if (value !== undefined) return value;
     } catch (error) {
+      if (error instanceof GiveUp) throw error;
       lastError = error;
     }
     if (Date.now() > deadline) {
