@@ -237,7 +237,11 @@ export async function healthy(): Promise<boolean> {
 }
 
 export async function down(): Promise<void> {
-  const order = [...knownComponents().filter((c) => c.startsWith('kwok-')), ...[...controlPlane].reverse()];
+  // Node agents and anything else the bed runs (the demo's operator) first, the control plane last.
+  const order = [
+    ...knownComponents().filter((c) => !controlPlane.includes(c)),
+    ...[...controlPlane].reverse(),
+  ];
   for (const name of new Set(order)) await stop(name);
   const strays = await killStrays();
   if (strays > 0) log(`killed ${strays} stray processes of an earlier bed`);
