@@ -125,7 +125,7 @@ describe('InstanceEvacuation of a standalone VMI from a failed node', function (
     });
   });
 
-  it('should complete when the failed node rejoins, with the source cleaned', async function () {
+  it('should complete when the failed node rejoins, with the source cleaned, events and metrics', async function () {
     await removeTaint(source, outOfServiceTaint.key);
     await testCluster.faults.recoverNode(source);
     const evacuation = await waitForPhase(namespace, 'db-evac', 'Completed', 120_000);
@@ -138,6 +138,15 @@ describe('InstanceEvacuation of a standalone VMI from a failed node', function (
       'Rebuilt',
       'Completed',
     ]);
+
+    const metrics = await operator.scrape();
+    expect(
+      metrics.value('evacuator_instanceevacuation_results_total', { result: 'Completed' }),
+    ).to.be.at.least(1);
+    expect(
+      metrics.value('evacuator_instanceevacuation_phase_duration_seconds_count', { phase: 'Fencing' }),
+    ).to.be.at.least(1);
+    expect(metrics.value('evacuator_instanceevacuations', { phase: 'Completed' })).to.be.at.least(1);
 
     const events = await kc.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace });
     const reasons = events.items.filter((e) => e.regarding?.name === 'db-evac').map((e) => e.reason);
