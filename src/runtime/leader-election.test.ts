@@ -15,8 +15,13 @@ class FakeLock implements LeaseLock {
     return 'ns/lease';
   }
 
-  async get() {
-    if (this.hang) return new Promise<never>(() => {});
+  /** A hanging read settles only when its signal aborts (as a real request does). */
+  async get(signal?: AbortSignal) {
+    if (this.hang) {
+      return new Promise<never>((_, reject) =>
+        signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
+      );
+    }
     if (this.fail) throw new Error('apiserver down');
     return this.record ? { record: { ...this.record }, resourceVersion: String(this.rv) } : null;
   }
@@ -160,6 +165,34 @@ describe('LeaderElector', () => {
       expect(lock.record).to.include({ holderIdentity: 'me', leaseTransitions: 1 });
       expect(seen.leaders).to.deep.equal(['other', 'me']);
       await elector.stop();
+    });
+
+    it('should abandon a lease read left unanswered after the renew deadline, and still take over', async () => {
+      const lock = new FakeLock();
+      const { clock, elector } = setup(lock);
+      lock.renewBy('other', clock.now());
+      elector.start();
+      await flush();
+      lock.hang = true;
+      await clock.advance(2_000);
+      lock.hang = false;
+      await clock.advance(9_000);
+      expect(elector.isLeader()).to.equal(false);
+      await clock.advance(20_000);
+      expect(elector.isLeader()).to.equal(true);
+      await elector.stop();
+    });
+
+    it('should stop at once while a lease read hangs', async () => {
+      const lock = new FakeLock();
+      const { clock, elector } = setup(lock);
+      lock.renewBy('other', clock.now());
+      elector.start();
+      await flush();
+      lock.hang = true;
+      await clock.advance(2_000);
+      const stopped = elector.stop().then(() => 'stopped');
+      expect(await Promise.race([stopped, flush().then(() => 'still waiting')])).to.equal('stopped');
     });
 
     it('should judge expiry on its own clock even if the holder wrote a renewTime far in the future', async () => {

@@ -12,14 +12,17 @@ import { type Logger, nopLogger } from './logger.ts';
 import { resourcePath, coreResources } from './resource.ts';
 import { HttpMethod, type RestClient } from './rest.ts';
 
-/** The lease I/O, behind an interface so tests drive it by hand. */
+/**
+ * The lease I/O, behind an interface so tests drive it by hand. Every call must settle (reject) once
+ * `signal` aborts: the elector bounds each attempt by it.
+ */
 export interface LeaseLock {
   /** null when the Lease does not exist. */
-  get(): Promise<{ record: LeaderElectionRecord; resourceVersion: string } | null>;
+  get(signal?: AbortSignal): Promise<{ record: LeaderElectionRecord; resourceVersion: string } | null>;
   /** Throws (409) if it already exists. Returns the new resourceVersion. */
-  create(record: LeaderElectionRecord): Promise<string>;
+  create(record: LeaderElectionRecord, signal?: AbortSignal): Promise<string>;
   /** Optimistic: throws 409 Conflict unless `resourceVersion` is current. Returns the new one. */
-  update(record: LeaderElectionRecord, resourceVersion: string): Promise<string>;
+  update(record: LeaderElectionRecord, resourceVersion: string, signal?: AbortSignal): Promise<string>;
   describe(): string;
 }
 
@@ -94,15 +97,41 @@ export class LeaderElector {
     this.#leading = false;
     this.#o.setLeaderMetric?.(false);
     if (!this.#observed) return;
+    const attempt = this.#attemptSignal();
     try {
       await this.#o.lock.update(
         releasedRecord(this.#observed, microTime(this.#clock.now())),
         this.#resourceVersion,
+        attempt.signal,
       );
       this.#log.info('released the lease');
     } catch (err) {
       this.#log.warn('could not release the lease', { err: errorMessage(err) });
+    } finally {
+      attempt.done();
     }
+  }
+
+  /**
+   * A signal that aborts after the renew deadline (controller-runtime gives its leader-election
+   * client that timeout): a request nobody answers, on a half-open connection, must neither hold a
+   * standby back from taking over nor keep stop() waiting.
+   */
+  #attemptSignal(linkStop = false): { signal: AbortSignal; done(): void } {
+    const controller = new AbortController();
+    const timer = this.#clock.setTimeout(
+      () => controller.abort(new Error(`lease request timed out after ${this.#renewDeadlineMs} ms`)),
+      this.#renewDeadlineMs,
+    );
+    const onStop = () => controller.abort(new Error('stopping'));
+    if (linkStop) this.#stop.signal.addEventListener('abort', onStop, { once: true });
+    return {
+      signal: controller.signal,
+      done: () => {
+        timer.cancel();
+        this.#stop.signal.removeEventListener('abort', onStop);
+      },
+    };
   }
 
   async #run(): Promise<void> {
@@ -152,11 +181,21 @@ export class LeaderElector {
   }
 
   async #tryAcquireOrRenew(): Promise<boolean> {
+    // A standby drops its attempt at once on stop; a leader's renewal may finish so the release sees it.
+    const attempt = this.#attemptSignal(!this.#leading);
+    try {
+      return await this.#tryAcquireOrRenewWithin(attempt.signal);
+    } finally {
+      attempt.done();
+    }
+  }
+
+  async #tryAcquireOrRenewWithin(signal: AbortSignal): Promise<boolean> {
     const lock = this.#o.lock;
     const leaseSeconds = Math.round(this.#leaseMs / 1000);
     let current: Awaited<ReturnType<LeaseLock['get']>>;
     try {
-      current = await lock.get();
+      current = await lock.get(signal);
     } catch (err) {
       if (!isNotFound(err)) {
         this.#log.warn('could not read the lease', { err: errorMessage(err) });
@@ -193,8 +232,8 @@ export class LeaderElector {
     try {
       this.#resourceVersion =
         decision.action === 'create'
-          ? await lock.create(record)
-          : await lock.update(record, this.#resourceVersion);
+          ? await lock.create(record, signal)
+          : await lock.update(record, this.#resourceVersion, signal);
     } catch (err) {
       this.#log.debug('could not write the lease', { action: decision.action, err: errorMessage(err) });
       return false;
@@ -237,16 +276,16 @@ export function kubeLeaseLock(rest: RestClient, namespace: string, name: string)
   });
   return {
     describe: () => `${namespace}/${name}`,
-    async get() {
+    async get(signal) {
       try {
-        last = await rest.request<LeaseObject>(HttpMethod.GET, path);
+        last = await rest.request<LeaseObject>(HttpMethod.GET, path, { signal });
       } catch (err) {
         if (isNotFound(err)) return null;
         throw err;
       }
       return { record: toRecord(last), resourceVersion: last.metadata?.resourceVersion ?? '' };
     },
-    async create(record) {
+    async create(record, signal) {
       const body: LeaseObject = {
         apiVersion: 'coordination.k8s.io/v1',
         kind: 'Lease',
@@ -255,17 +294,18 @@ export function kubeLeaseLock(rest: RestClient, namespace: string, name: string)
       };
       last = await rest.request<LeaseObject>(HttpMethod.POST, resourcePath(coreResources.leases, namespace), {
         body,
+        signal,
       });
       return last.metadata?.resourceVersion ?? '';
     },
-    async update(record, resourceVersion) {
+    async update(record, resourceVersion, signal) {
       const body: LeaseObject = {
         apiVersion: 'coordination.k8s.io/v1',
         kind: 'Lease',
         metadata: { ...(last?.metadata ?? {}), name, namespace, resourceVersion },
         spec: record,
       };
-      last = await rest.request<LeaseObject>(HttpMethod.PUT, path, { body });
+      last = await rest.request<LeaseObject>(HttpMethod.PUT, path, { body, signal });
       return last.metadata?.resourceVersion ?? '';
     },
   };
