@@ -3,7 +3,7 @@
 import { ANNOTATION_FENCED } from '../../src/api/v1alpha1/constants.ts';
 import { HttpMethod, kubeRestClient } from '../../src/runtime/rest.ts';
 import { core, eventually, kc, testCluster } from './kube.ts';
-import { outOfServiceTaint, readyStatus, removeTaint } from './nodes.ts';
+import { outOfServiceTaint, readyStatus, removeTaint, unreachableTaint } from './nodes.ts';
 
 const rest = kubeRestClient(kc);
 
@@ -54,9 +54,13 @@ export async function deleteNode(name: string): Promise<void> {
   await eventually(`Node ${name} gone`, async () => ((await nodeExists(name)) ? undefined : true), 30_000);
 }
 
+/** The taints the node lifecycle controller puts on a node that is not Ready, and removes once it is. */
+const lifecycleTaints = [unreachableTaint, 'node.kubernetes.io/not-ready'];
+
 /**
  * Undoes everything the specs do to a node: restarts it (re-creating a deleted Node), and removes the
- * out-of-service taint, the fenced annotation, the cordon and the given labels. Safe on a healthy node.
+ * out-of-service taint, the fenced annotation, the cordon and the given labels, and waits until the
+ * node lifecycle controller has lifted its not-ready/unreachable taints. Safe on a healthy node.
  */
 export async function restoreNode(name: string, labels: string[] = []): Promise<void> {
   if (await nodeExists(name)) {
@@ -70,4 +74,12 @@ export async function restoreNode(name: string, labels: string[] = []): Promise<
     await removeTaint(name, outOfServiceTaint.key);
   }
   await testCluster.faults.recoverNode(name);
+  await eventually(
+    `${name} to lose the node lifecycle controller's taints`,
+    async () => {
+      const taints = (await core.readNode({ name })).spec?.taints ?? [];
+      return taints.some((t) => lifecycleTaints.includes(t.key)) ? undefined : true;
+    },
+    60_000,
+  );
 }
