@@ -3,6 +3,9 @@
 // (a half-open peer, the case an informer's inactivity watchdog exists for). TLS passes through
 // untouched: the API server's certificate names 127.0.0.1, so clients still verify it.
 import { createServer, type AddressInfo, type Server, type Socket, connect } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 
 interface Pair {
@@ -17,6 +20,8 @@ export class TcpProxy {
   readonly #pairs = new Set<Pair>();
   #server: Server | undefined;
   #refusing = false;
+  #muting = false;
+
   /** Connections forwarded / reset at once since start. */
   accepted = 0;
   refused = 0;
@@ -51,9 +56,22 @@ export class TcpProxy {
     this.#refusing = true;
   }
 
-  /** New connections are forwarded again. */
+  /**
+   * New connections complete their TLS handshake, then get no answer: the server's bytes after the
+   * client's second flight (its Finished, then the request) are dropped. The request is sent and
+   * waits for a response that never comes, as on a half-open connection. Counted in `muted`.
+   */
+  mute(): void {
+    this.#muting = true;
+  }
+
+  /** Connections that got through their handshake and then went unanswered, by mute(). */
+  muted = 0;
+
+  /** New connections are forwarded again (after refuse() or mute()). */
   allow(): void {
     this.#refusing = false;
+    this.#muting = false;
   }
 
   /** Resets every open connection (the client sees ECONNRESET). */
@@ -109,6 +127,13 @@ export class TcpProxy {
     return proxied;
   }
 
+  /** kubeConfig(kc) written to a file of its own, for a child process's --kubeconfig. */
+  kubeconfigFile(kc: KubeConfig): string {
+    const file = join(mkdtempSync(join(tmpdir(), 'evacuator-proxy-')), 'kubeconfig');
+    writeFileSync(file, this.kubeConfig(kc).exportConfig());
+    return file;
+  }
+
   #onConnection(client: Socket): void {
     client.on('error', () => undefined);
     if (this.#refusing) {
@@ -131,7 +156,21 @@ export class TcpProxy {
       client.end();
     });
     client.pipe(upstream);
-    upstream.pipe(client);
+    if (!this.#muting) {
+      upstream.pipe(client);
+      return;
+    }
+    let clientFlights = 0;
+    let counted = false;
+    client.on('data', () => clientFlights++);
+    upstream.on('data', (chunk: Buffer) => {
+      if (clientFlights < 2) {
+        client.write(chunk);
+      } else if (!counted) {
+        counted = true;
+        this.muted++;
+      }
+    });
   }
 
   #reset(pair: Pair): void {

@@ -1,9 +1,17 @@
 // Leader election between real operator processes on the bed's API server, with the default timings
 // (lease 15 s, renew deadline 10 s, retry period 2 s with client-go's 1.2 jitter factor).
 import { expect } from 'chai';
-import { consistently, createNamespace, deleteNamespace, testCluster } from '../../support/kube.ts';
+import {
+  consistently,
+  createNamespace,
+  deleteNamespace,
+  eventually,
+  kc,
+  testCluster,
+} from '../../support/kube.ts';
 import { installCrd, readLease, waitForLease } from '../../support/leases.ts';
 import { killAllOperators, OperatorProcess } from '../../support/operator-process.ts';
+import { TcpProxy } from '../../support/tcp-proxy.ts';
 
 const LEASE = 'e2e-evacuator-leader';
 const LEASE_MS = 15_000;
@@ -11,10 +19,15 @@ const RETRY_MS = 2_000;
 /** A standby reads the lease every retry period · [1, 2.2); the API round trips get a second. */
 const LATEST_TAKEOVER_MS = LEASE_MS + 2.2 * RETRY_MS + 1_000;
 
-function startReplica(identity: string, namespace: string, args: string[] = []): OperatorProcess {
+function startReplica(
+  identity: string,
+  namespace: string,
+  args: string[] = [],
+  kubeconfigPath = testCluster.kubeconfigPath,
+): OperatorProcess {
   return new OperatorProcess({
     identity,
-    kubeconfigPath: testCluster.kubeconfigPath,
+    kubeconfigPath,
     leaderElection: { namespace, lease: LEASE },
     args,
   });
@@ -161,6 +174,52 @@ describe('Operator leader election', function () {
       expect(afterReleaseMs).to.be.at.least(0);
       expect(afterReleaseMs).to.be.below(2.2 * RETRY_MS + 1_000);
       await standby.waitForLog('became leader');
+    });
+  });
+
+  context('when a lease request of the standby gets no answer', function () {
+    let proxy: TcpProxy | undefined;
+
+    afterEach(async function () {
+      await proxy?.close();
+      proxy = undefined;
+    });
+
+    it('should give up on it and still take over once the leader dies', async function () {
+      const leader = startReplica('replica-direct', namespace);
+      replicas = [leader];
+      await leader.waitForLog('became leader');
+      const server = new URL(kc.getCurrentCluster()!.server);
+      proxy = new TcpProxy({ host: server.hostname, port: Number(server.port) });
+      await proxy.start();
+      const standby = startReplica('replica-proxied', namespace, [], proxy.kubeconfigFile(kc));
+      replicas.push(standby);
+      await eventually('the proxied standby to be ready', async () =>
+        (await standby.probe('/readyz')).status === 200 ? true : undefined,
+      );
+
+      // Its next lease read is sent and never answered; later ones get through.
+      proxy.mute();
+      await eventually('a lease request of the standby to go unanswered', () =>
+        proxy!.muted > 0 ? true : undefined,
+      );
+      proxy.allow();
+      leader.kill('SIGKILL');
+      await leader.exited;
+      const last = (await readLease(namespace, LEASE))!;
+
+      // The unanswered attempt costs up to the renew deadline (10 s) before it is abandoned; the
+      // HTTP client alone would wait 300 s for the response headers.
+      const taken = await waitForLease(
+        namespace,
+        LEASE,
+        `taken over by ${standby.identity}`,
+        (l) => l.holder === standby.identity,
+        LATEST_TAKEOVER_MS + 10_000 + 2.2 * RETRY_MS + 5_000,
+      );
+      const afterLastRenewMs = taken.acquireTime! - last.renewTime!;
+      console.log(`      takeover ${(afterLastRenewMs / 1000).toFixed(2)} s after the last renewal`);
+      expect(afterLastRenewMs).to.be.at.least(LEASE_MS - 100);
     });
   });
 });
