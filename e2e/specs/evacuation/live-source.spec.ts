@@ -2,8 +2,16 @@
 // live source host); with it, the instance is shut down gracefully (no force, no fencing) and rebuilt
 // on another node, and the evacuation completes at once since the Ready source has nothing left.
 import { expect } from 'chai';
-import { ConditionType, Phase, Reason } from '../../../src/api/v1alpha1/constants.ts';
-import { consistently, createNamespace, deleteNamespace, objects } from '../../support/kube.ts';
+import { EventsV1Api } from '@kubernetes/client-node';
+import { ConditionType, EventReason, Phase, Reason } from '../../../src/api/v1alpha1/constants.ts';
+import {
+  consistently,
+  createNamespace,
+  deleteNamespace,
+  eventually,
+  kc,
+  objects,
+} from '../../support/kube.ts';
 import { condition, createEvacuation, readEvacuation, waitForPhase } from '../../support/evacuation.ts';
 import { startOperator } from '../../support/evacuator.ts';
 import { launcherPods, readVmi, vmiManifest, waitForRunningVmi } from '../../support/kubevirt.ts';
@@ -39,7 +47,7 @@ describe('InstanceEvacuation of a standalone VMI from a healthy node', function 
   });
 
   context('when spec.allowLiveSource is not set', function () {
-    it('should fail with Accepted=False SourceNodeHealthy and touch nothing', async function () {
+    it('should fail with Accepted=False SourceNodeHealthy, touch nothing, and say so in a Warning event', async function () {
       await createEvacuation(namespace, 'app-refused', { vmiName: 'app' });
       const evacuation = await waitForPhase(namespace, 'app-refused', Phase.Failed);
       expect(condition(evacuation, ConditionType.Accepted)).to.include({
@@ -61,6 +69,18 @@ describe('InstanceEvacuation of a standalone VMI from a healthy node', function 
         5_000,
       );
       expect(appliedActions()).to.deep.equal([]);
+      await eventually('a Warning event EvacuationRefused on the evacuation', async () => {
+        const events = await kc.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace });
+        return events.items.some(
+          (e) =>
+            e.regarding?.name === 'app-refused' &&
+            e.type === 'Warning' &&
+            e.reason === EventReason.Refused &&
+            e.note?.includes(Reason.SourceNodeHealthy),
+        )
+          ? true
+          : undefined;
+      });
     });
   });
 
