@@ -34,7 +34,9 @@ export function kubeRestClient(kc: KubeConfig): RestClient {
         if (v !== undefined) url.searchParams.set(k, String(v));
       }
       const ctx = new RequestContext(url.toString(), method);
-      ctx.setHeaderParam('Accept', 'application/json');
+      // client-go's default. JSON alone is refused (406) by aggregated APIs whose routes declare no
+      // Produces, such as KubeVirt's virtualmachines/start (go-restful matches only */* then).
+      ctx.setHeaderParam('Accept', 'application/json, */*');
       if (options.body !== undefined) {
         ctx.setHeaderParam('Content-Type', options.contentType ?? 'application/json');
         ctx.setBody(JSON.stringify(options.body));
