@@ -6,6 +6,8 @@ import { core, eventually, objects, readOrUndefined } from './kube.ts';
 export const containerDiskImage = 'quay.io/kubevirt/cirros-container-disk-demo:v1.8.0';
 
 export interface VmiShape {
+  /** A fixed MAC for the default (pod network) interface. */
+  mac?: string;
   /** A PVC to attach as a second disk. */
   pvc?: string;
   /** A Multus NetworkAttachmentDefinition to attach as a second interface, with a fixed MAC. */
@@ -29,13 +31,19 @@ export interface Vm extends KubernetesObject {
     runStrategy?: string;
     template: { metadata?: Record<string, unknown>; spec: Record<string, unknown> };
   };
-  status?: { printableStatus?: string; ready?: boolean };
+  status?: {
+    printableStatus?: string;
+    ready?: boolean;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+  };
 }
 
 export function vmiSpec(shape: VmiShape = {}): Record<string, unknown> {
   const disks: object[] = [{ name: 'containerdisk', disk: { bus: 'virtio' } }];
   const volumes: object[] = [{ name: 'containerdisk', containerDisk: { image: containerDiskImage } }];
-  const interfaces: object[] = [{ name: 'default', masquerade: {} }];
+  const interfaces: object[] = [
+    { name: 'default', masquerade: {}, ...(shape.mac ? { macAddress: shape.mac } : {}) },
+  ];
   const networks: object[] = [{ name: 'default', pod: {} }];
   if (shape.pvc) {
     disks.push({ name: 'data', disk: { bus: 'virtio' } });
@@ -81,6 +89,19 @@ export function readVmi(namespace: string, name: string): Promise<Vmi | undefine
     kind: 'VirtualMachineInstance',
     metadata: { name, namespace },
   } as Vmi);
+}
+
+export function readVm(namespace: string, name: string): Promise<Vm | undefined> {
+  return readOrUndefined<Vm>({
+    apiVersion: 'kubevirt.io/v1',
+    kind: 'VirtualMachine',
+    metadata: { name, namespace },
+  } as Vm);
+}
+
+/** The MAC each interface reports in status.interfaces, by interface name. */
+export function macsOf(vmi: Vmi | undefined): Record<string, string | undefined> {
+  return Object.fromEntries((vmi?.status?.interfaces ?? []).map((i) => [i.name, i.mac]));
 }
 
 /** Waits for a Running VMI of that name, optionally a new one (another UID) or on another node. */
