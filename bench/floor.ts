@@ -64,6 +64,9 @@ class DeletionWatch {
   }
 }
 
+/** The requests whose send times the benchmark compares with the operator's. */
+export type Step = 'DeletePod' | 'DeleteVmi' | 'CreateVmi';
+
 const ignoreNotFound = (error: unknown) => {
   if (!isNotFound(error)) throw error;
 };
@@ -74,6 +77,8 @@ export class Floor {
   readonly #watch = new DeletionWatch();
   /** API requests the floor made, for the report. */
   requests = 0;
+  /** Date.now() when each step's request was sent, per VMI name (the first of each). */
+  readonly sent = new Map<string, Partial<Record<Step, number>>>();
 
   constructor(rest: RestClient, namespace: string) {
     this.#rest = rest;
@@ -102,12 +107,14 @@ export class Floor {
     const gone = this.#watch.gone(uid);
     await Promise.all(
       launcherPods.map((pod) =>
-        this.#call(HttpMethod.DELETE, `/api/v1/namespaces/${ns}/pods/${pod}`, {
+        this.#call(name, 'DeletePod', HttpMethod.DELETE, `/api/v1/namespaces/${ns}/pods/${pod}`, {
           body: { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0 },
         }).catch(ignoreNotFound),
       ),
     );
     await this.#call(
+      name,
+      'DeleteVmi',
       HttpMethod.DELETE,
       `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances/${name}`,
       {
@@ -115,13 +122,28 @@ export class Floor {
       },
     ).catch(ignoreNotFound);
     await gone;
-    await this.#call(HttpMethod.POST, `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances`, {
-      body: replacement.value,
-    });
+    await this.#call(
+      name,
+      'CreateVmi',
+      HttpMethod.POST,
+      `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances`,
+      {
+        body: replacement.value,
+      },
+    );
   }
 
-  #call(method: HttpMethod, path: string, options: { body: unknown }): Promise<unknown> {
+  #call(
+    vmi: string,
+    step: Step,
+    method: HttpMethod,
+    path: string,
+    options: { body: unknown },
+  ): Promise<unknown> {
     this.requests++;
+    const sent = this.sent.get(vmi) ?? {};
+    sent[step] ??= Date.now();
+    this.sent.set(vmi, sent);
     return this.#rest.request(method, path, options);
   }
 

@@ -78,6 +78,23 @@ export function markdown(results: Results): string {
           .map((s) => (s === undefined ? '–' : `${s} s`))
           .join(', ')} |`,
     );
+  lines.push(
+    '',
+    '## Where the time goes (median (p95) seconds from the taint)',
+    '',
+    "When the first request of each step was sent, per VMI (the operator's from its `applying` log",
+    'lines, wall clock), then when the replacement was seen created and Running.',
+    '',
+    '| VMIs | mode | launcher pod force-deleted | old VMI delete sent | replacement create sent | created seen | Running |',
+    '|---:|---|---:|---:|---:|---:|---:|',
+  );
+  for (const r of rounds) {
+    const step = (s: { median: number; p95: number } | undefined) => (s ? cell(s) : '–');
+    lines.push(
+      `| ${r.size} | ${r.mode} | ${step(r.steps.DeletePod)} | ${step(r.steps.DeleteVmi)} | ` +
+        `${step(r.steps.CreateVmi)} | ${cell(r.created)} | ${cell(r.running)} |`,
+    );
+  }
   const operatorRounds = rounds.filter((r) => r.operator);
   if (operatorRounds.length > 0) {
     lines.push(
@@ -88,8 +105,8 @@ export function markdown(results: Results): string {
       'was started fresh for the round (informers synced, then the node failed). Phase medians come from',
       "the evacuations' `status.phaseTimestamps` (whole seconds).",
       '',
-      '| VMIs | RSS | CPU | reconciles (by result) | errors | queue adds | retries | median s in Terminating / Rebuilding |',
-      '|---:|---:|---:|---|---:|---:|---:|---|',
+      '| VMIs | RSS | CPU | reconciles (by result) | errors | queue adds | retries | mean reconcile | mean queue wait | events written | median s in Terminating / Rebuilding |',
+      '|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|',
     );
     for (const r of operatorRounds) {
       const o = r.operator!;
@@ -98,6 +115,7 @@ export function markdown(results: Results): string {
           `${Object.entries(o.reconciles)
             .map(([k, v]) => `${k}: ${v}`)
             .join(', ')} | ${o.reconcileErrors} | ${o.workqueueAdds} | ${o.workqueueRetries} | ` +
+          `${o.reconcileMeanMs} ms | ${o.queueWaitMeanMs} ms | ${o.events} | ` +
           `${o.phaseMedianSeconds.Terminating ?? '–'} / ${o.phaseMedianSeconds.Rebuilding ?? '–'} |`,
       );
     }

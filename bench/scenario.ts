@@ -13,8 +13,9 @@ import { vmiManifest } from '../e2e/support/kubevirt.ts';
 import { addTaint, outOfServiceTaint, readyStatus, removeTaint } from '../e2e/support/nodes.ts';
 import type { OperatorProcess } from '../e2e/support/operator-process.ts';
 import { PHASES } from '../src/api/v1alpha1/constants.ts';
+import { REPORTING_CONTROLLER } from '../src/runtime/events.ts';
 import { HttpMethod, kubeRestClient } from '../src/runtime/rest.ts';
-import { Floor, type FloorVmi } from './floor.ts';
+import { Floor, type FloorVmi, type Step } from './floor.ts';
 import { summarize, type Summary } from './stats.ts';
 import { VmiTimeline } from './timeline.ts';
 
@@ -36,6 +37,11 @@ export interface OperatorStats {
   reconcileErrors: number;
   workqueueAdds: number;
   workqueueRetries: number;
+  /** Mean ms per reconcile, and mean ms a key waited in the queue for a worker. */
+  reconcileMeanMs: number;
+  queueWaitMeanMs: number;
+  /** Events the operator recorded in the round's namespace (each one an API write). */
+  events: number;
   /** Median seconds (whole-second timestamps) each evacuation spent in a phase, from its status. */
   phaseMedianSeconds: Record<string, number>;
 }
@@ -48,6 +54,8 @@ export interface RoundResult {
   runningMs: number[];
   created: Summary;
   running: Summary;
+  /** ms from the taint to the first request of each step, per VMI: the operator's from its log. */
+  steps: Partial<Record<Step, Summary>>;
   /** Seconds spent preparing the round (VMIs Running, node NotReady, evacuations in Fencing). */
   setupSeconds: Record<string, number>;
   /** Nodes the replacements ran on, with counts. */
@@ -190,7 +198,16 @@ async function operatorStats(operator: OperatorProcess, namespace: string): Prom
     for (let i = 0; i + 1 < ts.length; i++)
       (phases[ts[i]![0]] ??= []).push((ts[i + 1]![1] - ts[i]![1]) / 1000);
   }
+  const mean = (name: string, labels: Record<string, string>) =>
+    Math.round((sum(`${name}_sum`, labels) / Math.max(1, sum(`${name}_count`, labels))) * 1000);
+  const events = await rest.request<{ items: { reportingController?: string }[] }>(
+    HttpMethod.GET,
+    `/apis/events.k8s.io/v1/namespaces/${namespace}/events`,
+  );
   return {
+    reconcileMeanMs: mean('controller_runtime_reconcile_time_seconds', controller),
+    queueWaitMeanMs: mean('workqueue_queue_duration_seconds', { name: 'instanceevacuation' }),
+    events: events.items.filter((e) => e.reportingController === REPORTING_CONTROLLER).length,
     rssMiB: Math.round(operator.rssBytes() / 1024 / 1024),
     cpuSeconds: cpuSeconds(operator.pid),
     reconciles,
@@ -203,6 +220,33 @@ async function operatorStats(operator: OperatorProcess, namespace: string): Prom
         .map(([phase, values]) => [phase, median(values)]),
     ),
   };
+}
+
+const STEPS: readonly Step[] = ['DeletePod', 'DeleteVmi', 'CreateVmi'];
+
+/** When the operator first applied each step to each VMI, from its "applying" log lines. */
+function operatorSteps(operator: OperatorProcess): Map<string, Partial<Record<Step, number>>> {
+  const sent = new Map<string, Partial<Record<Step, number>>>();
+  for (const line of operator.logs) {
+    const action = line.action as Step;
+    if (line.msg !== 'applying' || !STEPS.includes(action) || !line.ts) continue;
+    const vmi = String(line.key)
+      .split('/')[1]!
+      .replace(/^evac-/, '');
+    const times = sent.get(vmi) ?? {};
+    times[action] ??= Date.parse(line.ts);
+    sent.set(vmi, times);
+  }
+  return sent;
+}
+
+function stepSummaries(sent: Map<string, Partial<Record<Step, number>>>, t0: number) {
+  const steps: Partial<Record<Step, Summary>> = {};
+  for (const step of STEPS) {
+    const values = [...sent.values()].flatMap((t) => (t[step] === undefined ? [] : [t[step] - t0]));
+    if (values.length > 0) steps[step] = summarize(values);
+  }
+  return steps;
 }
 
 async function stopOperator(operator: OperatorProcess): Promise<void> {
@@ -281,6 +325,7 @@ export async function runRound(options: RoundOptions): Promise<RoundResult> {
     log(`${mode} ${size}: ${source} NotReady; fencing it now`);
 
     const t0 = performance.now();
+    const t0Wall = Date.now();
     tainted = true;
     await addTaint(source, outOfServiceTaint);
     const floorDone = floor?.evacuate(
@@ -304,6 +349,7 @@ export async function runRound(options: RoundOptions): Promise<RoundResult> {
       running: summarize(runningMs),
       setupSeconds,
       targets,
+      steps: stepSummaries(operator ? operatorSteps(operator) : floor!.sent, t0Wall),
       ...(operator ? { operator: await operatorStats(operator, namespace) } : {}),
       ...(floor ? { floorRequests: floor.requests } : {}),
     };
