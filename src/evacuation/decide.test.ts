@@ -27,11 +27,12 @@ import {
   sourceNode,
   vm,
   vmi,
+  vmiSpec,
   volumeAttachment,
   type Fence,
   type Health,
 } from './testing.ts';
-import { vmWithOverrides, vmWithSteering } from './vm-patches.ts';
+import { vmWithOverrides, vmWithPinnedMacs, vmWithSteering } from './vm-patches.ts';
 
 const NOW = new Date('2026-11-26T12:00:00Z');
 const later = (s: number) => new Date(NOW.getTime() + s * 1000);
@@ -76,14 +77,19 @@ function accepted(
   return p.status;
 }
 
-/** The VM as our own patch leaves it (overrides + steering). */
+/** The MACs the original instance reported (what the snapshot keeps). */
+const originalMacs = () =>
+  vmi({ owned: true }).status!.interfaces!.map((i) => ({ name: i.name!, mac: i.mac! }));
+
+/** The VM as our own patch leaves it (overrides + pinned MACs + steering). */
 function preparedVm(ownership: Ownership, spec: Partial<InstanceEvacuationSpecInput> = {}): Vm {
   const v = vm(ownership);
   const e = evacuation(spec);
   const o = vmWithOverrides(v, e.spec);
   if (!o.ok) throw new Error(o.message);
+  const pinned = vmWithPinnedMacs(o.value, originalMacs());
   const out =
-    ownership === 'Halted' ? o.value : vmWithSteering(o.value, steeringFor(SOURCE, e.spec.targetNode));
+    ownership === 'Halted' ? pinned : vmWithSteering(pinned, steeringFor(SOURCE, e.spec.targetNode));
   out.metadata.generation = 8;
   return out;
 }
@@ -422,6 +428,32 @@ describe('decide', () => {
         NOW,
       );
       expect(types(p)).to.deep.equal(['PatchVm']);
+    });
+
+    it('should pin the MACs the old instance had into the VM template, so the restart keeps them', () => {
+      const p = decide(
+        observed({
+          evacuation: evacuation({}, accepted('Always')),
+          vmi: vmi({ owned: true }),
+          vm: vm('Always'),
+          sourceNode: sourceNode('Unknown', 'taint'),
+        }),
+        NOW,
+      );
+      const changes = only(p, 'PatchVm')[0]!.patch.filter((op) => op.op !== 'test');
+      expect(JSON.stringify(changes))
+        .to.include('"macAddress":"02:00:00:00:00:01"')
+        .and.include('"macAddress":"02:00:00:00:00:02"');
+    });
+
+    it('should not repin an interface whose MAC the template already sets', () => {
+      const template = vmiSpec();
+      template.domain.devices!.interfaces![0]!.macAddress = '02:aa:aa:aa:aa:aa';
+      const pinned = vmWithPinnedMacs(vm('Always', { template }), originalMacs());
+      expect(pinned.spec.template.spec.domain.devices!.interfaces!.map((i) => i.macAddress)).to.deep.equal([
+        '02:aa:aa:aa:aa:aa',
+        '02:00:00:00:00:02',
+      ]);
     });
 
     it('should patch a Halted VM with overrides only, no steering and no finalizer', () => {

@@ -40,6 +40,7 @@ import {
   vmHasSteeringLeft,
   vmPatch,
   vmWithOverrides,
+  vmWithPinnedMacs,
   vmWithSteering,
   vmWithoutSteering,
 } from './vm-patches.ts';
@@ -439,7 +440,8 @@ function ensureVmPrepared(s: Step, vm: Vm, strategy: string): boolean {
   }
   const steer = strategy !== 'Halted';
   const steering = steeringOf(s);
-  const desired = steer ? vmWithSteering(overridden.value, steering) : overridden.value;
+  const pinned = vmWithPinnedMacs(overridden.value, s.status.snapshot?.interfaces);
+  const desired = steer ? vmWithSteering(pinned, steering) : pinned;
   if (steer) s.status.steering = steering;
   const patch = vmPatch(vm, desired);
   if (patch.length === 0) return true;

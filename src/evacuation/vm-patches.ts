@@ -2,7 +2,7 @@
 // VirtualMachine (spec.template / spec.instancetype), so that KubeVirt's VM controller creates the new
 // VMI; we never create a competing one.
 import { Reason } from '../api/v1alpha1/constants.ts';
-import type { InstanceEvacuationSpec, Steering } from '../api/v1alpha1/types.ts';
+import type { InstanceEvacuationSpec, InstanceSnapshot, Steering } from '../api/v1alpha1/types.ts';
 import type { Vm } from '../kubevirt/schemas.ts';
 import type { JsonPatchOp } from './actions.ts';
 import {
@@ -15,6 +15,7 @@ import {
   removeSteering,
   type Result,
 } from './overrides.ts';
+import { pinMacs } from './rebuild-vmi.ts';
 
 /**
  * The VM with the overrides applied (idempotent: applying it to its own result changes nothing).
@@ -43,6 +44,17 @@ export function vmWithOverrides(vm: Vm, evac: InstanceEvacuationSpec): Result<Vm
       out.spec.preference = { kind: flavor.preference.kind, name: flavor.preference.name };
   }
   return { ok: true, value: out };
+}
+
+/**
+ * The VM with every template interface's MAC pinned to the one the old instance had, where the
+ * template set none: KubeVirt draws a new random MAC on every start otherwise, and an evacuated
+ * instance keeps its MACs (as Nova keeps its ports). The pin stays: it is the instance's identity.
+ */
+export function vmWithPinnedMacs(vm: Vm, interfaces: InstanceSnapshot['interfaces']): Vm {
+  const out = structuredClone(vm);
+  out.spec.template.spec = pinMacs(out.spec.template.spec, interfaces);
+  return out;
 }
 
 /** The VM as it should be while steering: overrides applied and the steering in the template. */
