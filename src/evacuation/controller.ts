@@ -177,11 +177,8 @@ export function registerEvacuationController(manager: Manager, options: Evacuati
   );
 }
 
+/** What to log of an action: its target, not its payload (the VMI name is on every line already). */
 function actionFields(action: { type: string } & Record<string, unknown>): Record<string, unknown> {
-  const { type: _type, status: _status, patch, vmi, ...rest } = action;
-  return {
-    ...rest,
-    ...(patch ? { patchOps: (patch as unknown[]).length } : {}),
-    ...(vmi ? { vmi: '(manifest)' } : {}),
-  };
+  const { type: _type, status: _status, patch, vmi: _vmi, ...rest } = action;
+  return { ...rest, ...(patch ? { patchOps: (patch as unknown[]).length } : {}) };
 }
