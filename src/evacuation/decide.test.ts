@@ -6,7 +6,11 @@ import {
   Phase,
   Reason,
 } from '../api/v1alpha1/constants.ts';
-import type { InstanceEvacuationSpecInput, InstanceEvacuationStatus } from '../api/v1alpha1/types.ts';
+import type {
+  InstanceEvacuation,
+  InstanceEvacuationSpecInput,
+  InstanceEvacuationStatus,
+} from '../api/v1alpha1/types.ts';
 import type { Vm, Vmi } from '../kubevirt/schemas.ts';
 import type { Action } from './actions.ts';
 import { findCondition } from './conditions.ts';
@@ -1042,5 +1046,78 @@ describe('decide', () => {
         findCondition(p.status.conditions, ConditionType.SourceFenced)!.lastTransitionTime;
       expect(t(second)).to.equal(t(first));
     });
+  });
+});
+
+describe('decide: retrying from a failed evacuation’s snapshot', () => {
+  /** A standalone evacuation that failed after the old instance was destroyed (e.g. RebuildTimeout). */
+  function failedSibling(terminated = true, ownership: Ownership = 'standalone'): InstanceEvacuation {
+    const status = structuredClone(accepted(ownership));
+    status.phase = 'Failed';
+    status.phaseTimestamps = { ...status.phaseTimestamps, Failed: '2026-11-26T10:30:00Z' };
+    status.conditions = [
+      ...(status.conditions ?? []),
+      {
+        type: ConditionType.SourceTerminated,
+        status: terminated ? 'True' : 'False',
+        reason: terminated ? Reason.Terminated : Reason.AwaitingFencing,
+        message: '',
+        lastTransitionTime: '2026-11-26T10:20:00Z',
+      },
+    ];
+    return evacuation({}, status, { name: 'evac-0', creationTimestamp: '2026-11-26T10:00:00Z' });
+  }
+  const retry = () =>
+    evacuation({}, undefined, { name: 'evac-2', creationTimestamp: '2026-11-26T11:00:00Z' });
+
+  it('should adopt the snapshot when the VMI is gone, persisting it and nothing else', () => {
+    const sibling = failedSibling();
+    const p = decide(observed({ evacuation: retry(), siblings: [sibling], vmi: undefined }), NOW);
+    expect(types(p)).to.deep.equal(['PersistSnapshot']);
+    expect(p.phase).to.equal('Terminating');
+    expect(p.status.snapshot).to.deep.equal(sibling.status!.snapshot);
+    expect(p.status).to.include({ originalUID: OLD_UID, sourceNode: SOURCE, vmOwned: false });
+    expect(reasonOf(p, ConditionType.SourceFenced)).to.equal(Reason.RetryFromSnapshot);
+  });
+
+  it('should then rebuild from it, whatever the source node does now', () => {
+    const adopted = decide(observed({ evacuation: retry(), siblings: [failedSibling()] }), NOW).status;
+    for (const health of ['Ready', 'Unknown', 'Gone'] as const) {
+      const p = decide(
+        observed({
+          evacuation: evacuation({}, adopted, { name: 'evac-2' }),
+          siblings: [failedSibling()],
+          sourceNode: sourceNode(health),
+        }),
+        NOW,
+      );
+      expect(types(p), health).to.deep.equal(['CreateVmi']);
+      const vmiManifest = only(p, 'CreateVmi')[0]!.vmi as { metadata: { labels: Record<string, string> } };
+      expect(vmiManifest.metadata.labels['evacuator.dev/original-uid']).to.equal(OLD_UID);
+    }
+  });
+
+  it('should refuse while the failed evacuation’s unscheduled copy still holds the name, saying to delete it', () => {
+    const copy = vmi({
+      uid: NEW_UID,
+      labels: { 'evacuator.dev/original-uid': OLD_UID },
+      nodeName: undefined,
+      phase: 'Scheduling',
+    });
+    const p = decide(observed({ evacuation: retry(), siblings: [failedSibling()], vmi: copy }), NOW);
+    expect(p.phase).to.equal('Failed');
+    expect(reasonOf(p, ConditionType.Accepted)).to.equal(Reason.VmiNotScheduled);
+    expect(findCondition(p.status.conditions, ConditionType.Accepted)?.message).to.include(
+      'delete it to retry',
+    );
+    expect(p.actions).to.deep.equal([]);
+  });
+
+  it('should not adopt a snapshot whose old instance was never seen gone, nor a VM-owned one', () => {
+    for (const sibling of [failedSibling(false), failedSibling(true, 'Always')]) {
+      const p = decide(observed({ evacuation: retry(), siblings: [sibling], vmi: undefined }), NOW);
+      expect(reasonOf(p, ConditionType.Accepted)).to.equal(Reason.VmiNotFound);
+      expect(p.actions).to.deep.equal([]);
+    }
   });
 });

@@ -236,6 +236,8 @@ function decidePending(s: Step): boolean {
   }
   const vmi = s.o.vmi;
   const name = s.evac.spec.vmiName;
+  const retryFrom = failedStandaloneSibling(s);
+  if (vmi === undefined && retryFrom !== undefined) return adoptSnapshot(s, retryFrom);
   if (vmi === undefined) {
     s.fail(
       ConditionType.Accepted,
@@ -245,6 +247,19 @@ function decidePending(s: Step): boolean {
     return false;
   }
   const source = vmi.status?.nodeName;
+  if (
+    !source &&
+    retryFrom !== undefined &&
+    vmi.metadata.labels?.[LABEL_ORIGINAL_UID] === retryFrom.status?.originalUID
+  ) {
+    s.fail(
+      ConditionType.Accepted,
+      Reason.VmiNotScheduled,
+      `VirtualMachineInstance ${name} is the copy InstanceEvacuation ${retryFrom.metadata.name} rebuilt, never scheduled; ` +
+        `delete it to retry from that evacuation's snapshot (fix what kept it from scheduling first)`,
+    );
+    return false;
+  }
   if (!source) {
     s.fail(
       ConditionType.Accepted,
@@ -340,6 +355,70 @@ function decidePending(s: Step): boolean {
     type: 'Normal',
     reason: EventReason.Accepted,
     message: `evacuating ${name} from ${source}`,
+  });
+  s.act({ type: 'PersistSnapshot', status: s.status });
+  return false;
+}
+
+/**
+ * A Failed evacuation of the same VMI that holds a standalone snapshot: its old instance was already
+ * destroyed, so a new evacuation of the (now absent) VMI retries from that snapshot. The newest wins.
+ */
+function failedStandaloneSibling(s: Step): InstanceEvacuation | undefined {
+  return s.o.siblings
+    .filter(
+      (e) =>
+        e.spec.vmiName === s.evac.spec.vmiName &&
+        e.metadata.name !== s.evac.metadata.name &&
+        e.status?.phase === Phase.Failed &&
+        e.status.snapshot !== undefined &&
+        e.status.vmOwned === false &&
+        findCondition(e.status.conditions, ConditionType.SourceTerminated)?.status === 'True',
+    )
+    .sort((a, b) =>
+      (b.status?.phaseTimestamps?.Failed ?? '').localeCompare(a.status?.phaseTimestamps?.Failed ?? ''),
+    )[0];
+}
+
+/** Accepts a retry: the failed evacuation's snapshot and identity become this one's, and nothing else happens. */
+function adoptSnapshot(s: Step, from: InstanceEvacuation): boolean {
+  const previous = from.status!;
+  const source = previous.sourceNode ?? '';
+  const target = validateTarget(s, source);
+  if (target !== undefined) {
+    s.fail(ConditionType.Accepted, target.reason, target.message);
+    return false;
+  }
+  const built = buildRebuiltVmi(previous.snapshot!, s.evac.spec, source);
+  if (!built.ok) {
+    s.fail(ConditionType.Accepted, built.reason, built.message);
+    return false;
+  }
+  s.status.sourceNode = source;
+  if (s.evac.spec.targetNode !== undefined) s.status.targetNode = s.evac.spec.targetNode;
+  s.status.originalUID = previous.originalUID ?? '';
+  s.status.vmOwned = false;
+  s.status.snapshot = structuredClone(previous.snapshot);
+  s.cond(
+    ConditionType.Accepted,
+    'True',
+    Reason.Accepted,
+    `retrying standalone VMI ${s.evac.spec.vmiName} (uid ${s.status.originalUID}) from node ${source} with the snapshot ` +
+      `InstanceEvacuation ${from.metadata.name} persisted before it failed`,
+  );
+  // Nothing of the old instance can run any more: the failed evacuation saw it gone. Terminating
+  // verifies that again and the rebuild follows, whatever the source node does now.
+  s.cond(
+    ConditionType.SourceFenced,
+    'True',
+    Reason.RetryFromSnapshot,
+    `the old instance on node ${source} was fenced and terminated by InstanceEvacuation ${from.metadata.name}`,
+  );
+  s.enter(Phase.Terminating);
+  s.events.push({
+    type: 'Normal',
+    reason: EventReason.Accepted,
+    message: `retrying ${s.evac.spec.vmiName} from the snapshot of ${from.metadata.name}`,
   });
   s.act({ type: 'PersistSnapshot', status: s.status });
   return false;
@@ -572,7 +651,8 @@ function awaiting(s: Step, reason: string, message: string): false {
     s.fail(
       ConditionType.Rebuilt,
       Reason.RebuildTimeout,
-      `not Running on another node within ${s.config.rebuildTimeoutSeconds}s (${message}); the snapshot is kept for a retry`,
+      `not Running on another node within ${s.config.rebuildTimeoutSeconds}s (${message}); the snapshot is kept: ` +
+        `delete the unscheduled VMI and create a new InstanceEvacuation to retry from it`,
     );
     return false;
   }

@@ -53,6 +53,8 @@ export const Reason = {
   Accepted: 'Accepted',
   VmiNotFound: 'VmiNotFound',
   VmiNotScheduled: 'VmiNotScheduled',
+  /** A retry: the old instance was already fenced and destroyed by a failed evacuation. */
+  RetryFromSnapshot: 'RetryFromSnapshot',
   VmNotFound: 'VmNotFound',
   DuplicateEvacuation: 'DuplicateEvacuation',
   SourceNodeHealthy: 'SourceNodeHealthy',
