@@ -6,11 +6,13 @@ export interface Environment {
   date: string;
   commit: string;
   machine: string;
+  loadAverage: string;
   node: string;
   kubernetes: string;
   kubevirt: string;
   bedNodes: number;
   operatorWorkers: number;
+  operatorLogLevel: string;
   wallSeconds: number;
   command: string;
 }
@@ -105,13 +107,13 @@ export function markdown(results: Results): string {
       'was started fresh for the round (informers synced, then the node failed). Phase medians come from',
       "the evacuations' `status.phaseTimestamps` (whole seconds).",
       '',
-      '| VMIs | RSS | CPU | reconciles (by result) | errors | queue adds | retries | mean reconcile | mean queue wait | events written | median s in Terminating / Rebuilding |',
+      '| VMIs | RSS (heap used) | CPU | reconciles (by result) | errors | queue adds | retries | mean reconcile | mean queue wait | events written | median s in Terminating / Rebuilding |',
       '|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|',
     );
     for (const r of operatorRounds) {
       const o = r.operator!;
       lines.push(
-        `| ${r.size} | ${o.rssMiB} MiB | ${o.cpuSeconds.toFixed(1)} s | ` +
+        `| ${r.size} | ${o.rssMiB} MiB (${o.heapUsedMiB} MiB) | ${o.cpuSeconds.toFixed(1)} s | ` +
           `${Object.entries(o.reconciles)
             .map(([k, v]) => `${k}: ${v}`)
             .join(', ')} | ${o.reconcileErrors} | ${o.workqueueAdds} | ${o.workqueueRetries} | ` +
@@ -134,11 +136,15 @@ export function markdown(results: Results): string {
     '',
     '## Environment',
     '',
-    `- machine: ${env.machine}`,
+    `- machine: ${env.machine}; load ${env.loadAverage}`,
     `- Node ${env.node}; Kubernetes ${env.kubernetes} (etcd, kube-apiserver, controller-manager, scheduler);` +
       ` KubeVirt ${env.kubevirt} (virt-api, virt-controller); kwok nodes (see e2e/README.md)`,
     `- bed: ${env.bedNodes} nodes, all components on this one machine, beside whatever else ran on it`,
-    `- operator: \`--workers=${env.operatorWorkers} --log-level=info\`, as its ServiceAccount`,
+    `- operator: \`--workers=${env.operatorWorkers} --log-level=${env.operatorLogLevel}\`, other flags at their` +
+      ' defaults, as its ServiceAccount (deploy/rbac.yaml), one process per round',
+    '',
+    'The bed shares the machine with whatever else runs there (the load above), so the absolute times',
+    'move between runs; operator and floor of one size run back to back, which the ratio relies on.',
     '',
     'Raw samples (ms) are in [evacuation.json](evacuation.json).',
     '',

@@ -3,7 +3,7 @@
 // each size, writes bench/results/evacuation.{md,json}, and tears the bed down.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -19,6 +19,8 @@ const usage = `usage: node bench/run.ts [options]   (make bench ARGS='...')
   --nodes N               bed nodes: one source, the rest take the replacements (default 3)
   --timeout S             seconds every replacement may take to be Running (default 300)
   --out DIR               where evacuation.md and evacuation.json go (default bench/results)
+  --log-level LEVEL       the operator's --log-level (default info)
+  --operator-logs DIR     write each operator round's log there
   --keep-bed              leave the bed up afterwards`;
 
 interface Options {
@@ -29,6 +31,8 @@ interface Options {
   timeoutMs: number;
   out: string;
   keepBed: boolean;
+  logLevel: string;
+  operatorLogDir: string | undefined;
 }
 
 function wholeNumber(flag: string, text: string, min: number, max: number): number {
@@ -49,6 +53,8 @@ function parseOptions(argv: string[]): Options | undefined {
       timeout: { type: 'string', default: '300' },
       out: { type: 'string', default: join(repoRoot, 'bench', 'results') },
       'keep-bed': { type: 'boolean', default: false },
+      'log-level': { type: 'string', default: 'info' },
+      'operator-logs': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -67,6 +73,8 @@ function parseOptions(argv: string[]): Options | undefined {
     timeoutMs: wholeNumber('timeout', values.timeout, 10, 3600) * 1000,
     out: values.out,
     keepBed: values['keep-bed'],
+    logLevel: values['log-level'],
+    operatorLogDir: values['operator-logs'],
   };
 }
 
@@ -90,6 +98,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const started = performance.now();
+  const loadBefore = loadavg()[0]!;
   const bedId = process.env.BED_ID ?? '0';
   console.error(`bench: bringing up bed ${bedId} with ${options.nodes} nodes`);
   await up(options.nodes);
@@ -104,7 +113,16 @@ async function main(argv: string[]): Promise<void> {
       for (const mode of options.modes) {
         const roundStarted = performance.now();
         try {
-          rounds.push(await runRound({ size, mode, workers: options.workers, timeoutMs: options.timeoutMs }));
+          rounds.push(
+            await runRound({
+              size,
+              mode,
+              workers: options.workers,
+              timeoutMs: options.timeoutMs,
+              operatorLogLevel: options.logLevel,
+              ...(options.operatorLogDir ? { operatorLogDir: options.operatorLogDir } : {}),
+            }),
+          );
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
           console.error(`bench: ${mode} ${size} failed: ${message}`);
@@ -124,11 +142,13 @@ async function main(argv: string[]): Promise<void> {
       date: new Date().toISOString(),
       commit: `${git('rev-parse', '--short', 'HEAD')}${dirty ? ' (with local changes)' : ''}`,
       machine: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}`,
+      loadAverage: `${loadBefore.toFixed(1)} before the run, ${loadavg()[0]!.toFixed(1)} after (1-minute load average)`,
       node: process.version,
       kubernetes,
       kubevirt: goModuleVersion('kubevirt', 'kubevirt.io/kubevirt'),
       bedNodes: options.nodes,
       operatorWorkers: options.workers,
+      operatorLogLevel: options.logLevel,
       wallSeconds: (performance.now() - started) / 1000,
       command: `make bench${argv.length > 0 ? ` ARGS='${argv.join(' ')}'` : ''}`,
     },

@@ -3,7 +3,8 @@
 // waiting in Fencing) or the floor script brings every VMI back Running on another node. The clock
 // starts when the taint is sent; each replacement VMI is timestamped by a watch.
 // Imported only once the bed is up: the e2e support modules read its kubeconfig when loaded.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { failNode, recoverNode } from '../e2e/bed/bed.ts';
 import { createEvacuation } from '../e2e/support/evacuation.ts';
@@ -13,6 +14,7 @@ import { vmiManifest } from '../e2e/support/kubevirt.ts';
 import { addTaint, outOfServiceTaint, readyStatus, removeTaint } from '../e2e/support/nodes.ts';
 import type { OperatorProcess } from '../e2e/support/operator-process.ts';
 import { PHASES } from '../src/api/v1alpha1/constants.ts';
+import { DEFAULT_CONFIG } from '../src/evacuation/observed.ts';
 import { REPORTING_CONTROLLER } from '../src/runtime/events.ts';
 import { HttpMethod, kubeRestClient } from '../src/runtime/rest.ts';
 import { Floor, type FloorVmi, type Step } from './floor.ts';
@@ -28,6 +30,10 @@ export interface RoundOptions {
   workers: number;
   /** How long every replacement may take to be Running, from the taint. */
   timeoutMs: number;
+  /** The operator's --log-level (info: what users run; debug shows every reconcile). */
+  operatorLogLevel: string;
+  /** Where to write the operator's log lines (JSON, one a line), if anywhere. */
+  operatorLogDir?: string;
 }
 
 export interface OperatorStats {
@@ -37,6 +43,8 @@ export interface OperatorStats {
   reconcileErrors: number;
   workqueueAdds: number;
   workqueueRetries: number;
+  /** V8 heap in use (nodejs_heap_size_used_bytes), to tell a live heap from RSS not given back. */
+  heapUsedMiB: number;
   /** Mean ms per reconcile, and mean ms a key waited in the queue for a worker. */
   reconcileMeanMs: number;
   queueWaitMeanMs: number;
@@ -208,6 +216,7 @@ async function operatorStats(operator: OperatorProcess, namespace: string): Prom
     reconcileMeanMs: mean('controller_runtime_reconcile_time_seconds', controller),
     queueWaitMeanMs: mean('workqueue_queue_duration_seconds', { name: 'instanceevacuation' }),
     events: events.items.filter((e) => e.reportingController === REPORTING_CONTROLLER).length,
+    heapUsedMiB: Math.round(sum('nodejs_heap_size_used_bytes') / 1024 / 1024),
     rssMiB: Math.round(operator.rssBytes() / 1024 / 1024),
     cpuSeconds: cpuSeconds(operator.pid),
     reconciles,
@@ -301,7 +310,12 @@ export async function runRound(options: RoundOptions): Promise<RoundResult> {
 
     if (mode === 'operator') {
       t = performance.now();
-      operator = await startOperator(`bench-${size}`, [`--workers=${options.workers}`, '--log-level=info']);
+      operator = await startOperator(`bench-${size}`, [
+        `--workers=${options.workers}`,
+        `--log-level=${options.operatorLogLevel}`,
+        // The operator's default, not the 5 s the e2e specs use: polling load as users run it.
+        `--recheck-period=${DEFAULT_CONFIG.recheckSeconds}s`,
+      ]);
       setupSeconds.operatorStarted = elapsed(t);
     }
     t = performance.now();
@@ -364,7 +378,18 @@ export async function runRound(options: RoundOptions): Promise<RoundResult> {
   } finally {
     timeline?.stop();
     floor?.stop();
-    if (operator) await stopOperator(operator);
+    if (operator) {
+      await stopOperator(operator);
+      if (options.operatorLogDir) {
+        mkdirSync(options.operatorLogDir, { recursive: true });
+        const file = join(options.operatorLogDir, `operator-${size}.log`);
+        writeFileSync(
+          file,
+          [...operator.logs.map((l) => JSON.stringify(l)), ...operator.rawOutput].join('\n'),
+        );
+        log(`operator log: ${file}`);
+      }
+    }
     if (tainted) await removeTaint(source, outOfServiceTaint.key);
     if (failed) await recoverNode(source);
     await deleteNamespaceAndWait(namespace);
