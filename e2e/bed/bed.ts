@@ -6,7 +6,8 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { dump } from 'js-yaml';
 import * as components from './components.ts';
-import { applyServerSide, kubectl, kubectlJson, waitFor } from './kubectl.ts';
+import { eventually } from '../support/poll.ts';
+import { applyServerSide, kubectl, kubectlJson } from './kubectl.ts';
 import { apiserverUrl, nodeName, paths, ports, virtApiUrl } from './layout.ts';
 import { baseManifests, kubevirtManifests, nodeManifest } from './manifests.ts';
 import { ensureHostNetwork, removeHostNetwork } from './network.ts';
@@ -114,7 +115,7 @@ export async function up(nodeCount: number): Promise<void> {
 
   start(components.etcd());
   start(components.kubeApiserver(pki));
-  await waitFor('kube-apiserver /readyz', apiserverReady, 60_000);
+  await eventually('kube-apiserver /readyz', apiserverReady, 60_000);
   log(`kube-apiserver ready after ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
   start(components.kubeControllerManager(pki));
   start(components.kubeScheduler());
@@ -135,7 +136,7 @@ export async function up(nodeCount: number): Promise<void> {
   );
 
   start(components.virtApi(pki));
-  await waitFor('virt-api to serve', () => virtApiServing(pki), 60_000);
+  await eventually('virt-api to serve', () => virtApiServing(pki), 60_000);
   await applyServerSide(toYaml(kubevirt.filter((m) => m.kind !== 'CustomResourceDefinition')));
   start(components.virtController(pki));
 
@@ -145,8 +146,8 @@ export async function up(nodeCount: number): Promise<void> {
     JSON.stringify({ nodes: [], startedAt: new Date().toISOString() } satisfies BedState),
   );
   await ensureNodes(nodeCount);
-  await waitFor('the virt-api APIService to be Available', apiServiceAvailable, 60_000);
-  await waitFor('virt-controller to hold its leader lease', virtControllerLeading, 120_000);
+  await eventually('the virt-api APIService to be Available', apiServiceAvailable, 60_000);
+  await eventually('virt-controller to hold its leader lease', virtControllerLeading, 120_000);
   log(
     `up with ${nodeCount} nodes in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; KUBECONFIG=${paths.kubeconfig}`,
   );
@@ -204,7 +205,7 @@ async function ensureNodes(count: number): Promise<void> {
     for (const node of missing) start(nodeKwok(node, wanted.indexOf(node)));
   }
   writeFileSync(paths.state, JSON.stringify({ ...state, nodes: wanted } satisfies BedState));
-  await waitFor(
+  await eventually(
     `nodes ${wanted.join(', ')} to be Ready`,
     async () => ((await readyNodes()).length >= wanted.length ? true : undefined),
     90_000,
@@ -296,7 +297,7 @@ export async function recoverNode(node: string): Promise<void> {
   );
   if (!nodeExists) await applyServerSide(toYaml([nodeManifest(node)]));
   start(nodeKwok(node, state.nodes.indexOf(node)));
-  await waitFor(
+  await eventually(
     `${node} to be Ready`,
     async () => ((await readyNodes()).includes(node) ? true : undefined),
     90_000,
@@ -308,6 +309,6 @@ export async function restartApiserver(): Promise<void> {
   const pki = ensurePki();
   await stop('kube-apiserver');
   start(components.kubeApiserver(pki));
-  await waitFor('kube-apiserver /readyz', apiserverReady, 60_000);
+  await eventually('kube-apiserver /readyz', apiserverReady, 60_000);
   log('kube-apiserver restarted');
 }

@@ -13,6 +13,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { sleep } from '../support/poll.ts';
 import { paths } from './layout.ts';
 
 export interface ComponentSpec {
@@ -139,8 +140,4 @@ export async function killStrays(): Promise<number> {
   for (const pid of strays) killGroup(pid, 'SIGKILL');
   for (const pid of strays) while (alive(pid)) await sleep(20);
   return strays.length;
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

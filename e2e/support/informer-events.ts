@@ -3,7 +3,7 @@
 import type { DeleteInfo, Informer } from '../../src/runtime/informer.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
 import type { KubeObject } from '../../src/runtime/store.ts';
-import { eventually } from './kube.ts';
+import { eventually } from './poll.ts';
 
 export type Seen =
   | { type: 'add'; obj: KubeObject; at: number }

@@ -1,5 +1,5 @@
-// Small helpers the e2e specs share: API clients, polling with explicit timeouts, raw requests
-// (subresources), and unique names so specs never see each other's objects.
+// Small helpers the e2e specs share: API clients, polling with explicit timeouts (poll.ts), raw
+// requests (subresources), and unique names so specs never see each other's objects.
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { randomBytes } from 'node:crypto';
 import {
@@ -11,6 +11,8 @@ import {
 } from '@kubernetes/client-node';
 import { cluster } from './cluster.ts';
 
+export { consistently, eventually, GiveUp } from './poll.ts';
+
 export const testCluster = cluster();
 export const kc: KubeConfig = testCluster.kubeConfig();
 export const core = kc.makeApiClient(CoreV1Api);
@@ -19,34 +21,6 @@ export const objects = KubernetesObjectApi.makeApiClient(kc);
 
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(3).toString('hex')}`;
-}
-
-/** Thrown from an `eventually` check: stop waiting at once, this will never come true. */
-export class GiveUp extends Error {}
-
-/** Polls `check` until it returns a value other than undefined; fails naming what was awaited. */
-export async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 60_000,
-  intervalMs = 250,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      if (error instanceof GiveUp) throw error;
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      const detail = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-      throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${detail}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
 }
 
 export interface RawResponse {
@@ -89,19 +63,4 @@ export async function createNamespace(prefix: string): Promise<string> {
 
 export async function deleteNamespace(name: string): Promise<void> {
   await core.deleteNamespace({ name }).catch(() => undefined);
-}
-
-/** Asserts `check` keeps holding for `durationMs`: for what must NOT happen (a pod that stays). */
-export async function consistently(
-  what: string,
-  check: () => Promise<boolean>,
-  durationMs: number,
-  intervalMs = 500,
-): Promise<void> {
-  const deadline = Date.now() + durationMs;
-  while (Date.now() < deadline) {
-    if (!(await check()))
-      throw new Error(`expected ${what} for ${durationMs / 1000} s, but it stopped holding`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
 }

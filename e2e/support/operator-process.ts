@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { repoRoot } from '../bed/layout.ts';
-import { eventually } from './kube.ts';
+import { eventually } from './poll.ts';
 import { scrape, type Scrape } from './prometheus.ts';
 
 export interface LogLine {
