@@ -19,6 +19,7 @@ import {
   outOfServiceTaint,
   readyStatus,
   removeTaint,
+  restoreNode,
   unreachableTaint,
 } from '../../support/nodes.ts';
 
@@ -65,8 +66,7 @@ describe('A failed node on the bed', function () {
 
   after(async function () {
     if (!node) return;
-    await removeTaint(node, outOfServiceTaint.key).catch(() => undefined);
-    await testCluster.faults.recoverNode(node);
+    await restoreNode(node);
     await deleteNamespace(namespace);
   });
 

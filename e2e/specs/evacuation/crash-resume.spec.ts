@@ -9,13 +9,6 @@ import { FINALIZER_STEERING, LABEL_ORIGINAL_UID } from '../../../src/api/v1alpha
 import { killOnLog } from '../../support/crash.ts';
 import { condition, createEvacuation, waitForPhase } from '../../support/evacuation.ts';
 import { startOperator } from '../../support/evacuator.ts';
-import {
-  failNode,
-  nodeNames,
-  placeAllOn,
-  restoreNode,
-  setFencedAnnotation,
-} from '../../support/failed-node.ts';
 import { createNamespace, deleteNamespace, objects } from '../../support/kube.ts';
 import {
   launcherPods,
@@ -27,6 +20,13 @@ import {
   waitForRunningVmi,
   type Vmi,
 } from '../../support/kubevirt.ts';
+import {
+  annotateFenced,
+  failNodeAndWaitNotReady,
+  nodeNames,
+  placeAllOn,
+  restoreNode,
+} from '../../support/nodes.ts';
 import type { OperatorProcess } from '../../support/operator-process.ts';
 import { VmiUidRecorder } from '../../support/vmi-uids.ts';
 
@@ -71,7 +71,7 @@ describe('InstanceEvacuation across operator crashes', function () {
       for (const name of ['st', 'vm']) original[name] = await waitForRunningVmi(namespace, name);
     });
     uids = await VmiUidRecorder.start(namespace);
-    await failNode(source);
+    await failNodeAndWaitNotReady(source);
   });
 
   afterEach(function () {
@@ -94,7 +94,7 @@ describe('InstanceEvacuation across operator crashes', function () {
       expect(evacuation.status?.snapshot?.metadata.uid).to.equal(original.st!.metadata!.uid);
       operator.kill('SIGKILL');
       await operator.exited;
-      await setFencedAnnotation(source, true);
+      await annotateFenced(source);
       const line = await crashAfter('st', 'DeletePod');
       expect(line, 'the new operator went on from the persisted phase').to.include({
         phase: 'Fencing',

@@ -15,7 +15,7 @@ import {
   readyNodes,
   restoreNode,
   setNodeLabel,
-} from '../../support/node-faults.ts';
+} from '../../support/nodes.ts';
 import type { OperatorProcess } from '../../support/operator-process.ts';
 
 const pinLabel = 'evacuator.dev/e2e-pinned';

@@ -7,12 +7,7 @@ import { consistently, createNamespace, deleteNamespace, eventually, objects } f
 import { condition, createEvacuation, readEvacuation, waitForPhase } from '../../support/evacuation.ts';
 import { startOperator } from '../../support/evacuator.ts';
 import { launcherPods, readVmi, vmiManifest, waitForRunningVmi } from '../../support/kubevirt.ts';
-import {
-  annotateFenced,
-  deleteNode,
-  failNodeAndWaitNotReady,
-  restoreNode,
-} from '../../support/node-faults.ts';
+import { annotateFenced, deleteNode, failNodeAndWaitNotReady, restoreNode } from '../../support/nodes.ts';
 import type { OperatorProcess } from '../../support/operator-process.ts';
 
 describe('InstanceEvacuation of a standalone VMI from a fenced node', function () {

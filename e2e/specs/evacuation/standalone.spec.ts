@@ -24,7 +24,13 @@ import {
   waitForRunningVmi,
 } from '../../support/kubevirt.ts';
 import { objects } from '../../support/kube.ts';
-import { addTaint, outOfServiceTaint, readyStatus, removeTaint } from '../../support/nodes.ts';
+import {
+  addTaint,
+  failNodeAndWaitNotReady,
+  outOfServiceTaint,
+  removeTaint,
+  restoreNode,
+} from '../../support/nodes.ts';
 import type { OperatorProcess } from '../../support/operator-process.ts';
 
 describe('InstanceEvacuation of a standalone VMI from a failed node', function () {
@@ -60,20 +66,12 @@ describe('InstanceEvacuation of a standalone VMI from a failed node', function (
 
   after(async function () {
     operator?.kill('SIGKILL');
-    if (source) {
-      await removeTaint(source, outOfServiceTaint.key).catch(() => undefined);
-      await testCluster.faults.recoverNode(source);
-    }
+    if (source) await restoreNode(source);
     if (namespace) await deleteNamespace(namespace);
   });
 
   it('should wait in Fencing, destroying nothing, while the failed node is not fenced', async function () {
-    await testCluster.faults.failNode(source);
-    await eventually(
-      `${source} NotReady`,
-      async () => (readyStatus(await core.readNode({ name: source })) !== 'True' ? true : undefined),
-      120_000,
-    );
+    await failNodeAndWaitNotReady(source);
     await createEvacuation(namespace, 'db-evac', { vmiName: 'db', reason: 'e2e: node died' });
     const evacuation = await waitForPhase(namespace, 'db-evac', 'Fencing');
     expect(condition(evacuation, 'SourceFenced')).to.include({ status: 'False', reason: 'AwaitingFencing' });

@@ -7,7 +7,7 @@ import { consistently, createNamespace, deleteNamespace, objects } from '../../s
 import { condition, createEvacuation, readEvacuation, waitForPhase } from '../../support/evacuation.ts';
 import { startOperator } from '../../support/evacuator.ts';
 import { launcherPods, readVmi, vmiManifest, waitForRunningVmi } from '../../support/kubevirt.ts';
-import { readyNodes, restoreNode, setUnschedulable } from '../../support/node-faults.ts';
+import { readyNodes, restoreNode, setUnschedulable } from '../../support/nodes.ts';
 import type { OperatorProcess } from '../../support/operator-process.ts';
 
 describe('InstanceEvacuation with spec.targetNode', function () {

@@ -13,7 +13,6 @@ import {
   waitForPhase,
 } from '../../support/evacuation.ts';
 import { startOperator } from '../../support/evacuator.ts';
-import { failNode, nodeNames, placeAllOn, restoreNode } from '../../support/failed-node.ts';
 import {
   consistently,
   createNamespace,
@@ -33,7 +32,14 @@ import {
   type Vm,
   type Vmi,
 } from '../../support/kubevirt.ts';
-import { addTaint, outOfServiceTaint } from '../../support/nodes.ts';
+import {
+  addTaint,
+  failNodeAndWaitNotReady,
+  nodeNames,
+  outOfServiceTaint,
+  placeAllOn,
+  restoreNode,
+} from '../../support/nodes.ts';
 import type { OperatorProcess } from '../../support/operator-process.ts';
 import { VmiUidRecorder } from '../../support/vmi-uids.ts';
 
@@ -104,7 +110,7 @@ describe('InstanceEvacuation of VM-owned VMIs from a failed node', function () {
 
   context('when the node dies and is not fenced yet', function () {
     it('should accept one evacuation per VMI and wait in Fencing with every VMI untouched', async function () {
-      await failNode(source);
+      await failNodeAndWaitNotReady(source);
       // Someone stops the Halted VM while its node is dead: its VMI is stuck deleting there.
       await rest.request(HttpMethod.PATCH, vmPath(halted.name), {
         body: { spec: { runStrategy: 'Halted' } },
