@@ -1,10 +1,13 @@
 // The operator under test, as a user installs it: its CRD and the RBAC in deploy/, and the process
-// running as its own ServiceAccount (a token kubeconfig), so a missing RBAC rule fails the specs.
+// running as its own ServiceAccount (a token kubeconfig), so a missing RBAC rule fails the specs. The
+// CRD alone serves the specs that run the operator some other way (its informers cannot sync without it).
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadAll } from 'js-yaml';
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { CRD_NAME } from '../../src/api/v1alpha1/constants.ts';
+import { CRD_FILE } from '../../src/api/v1alpha1/crd.ts';
 import { HttpMethod, kubeRestClient } from '../../src/runtime/rest.ts';
 import { repoRoot } from '../bed/layout.ts';
 import { core, eventually, kc, objects, testCluster } from './kube.ts';
@@ -47,27 +50,33 @@ async function apply(manifest: KubernetesObject): Promise<void> {
   );
 }
 
-let installed: Promise<string> | undefined;
+let crdInstalled: Promise<void> | undefined;
 
-/** Installs the CRD and deploy/'s namespace and RBAC once per run; returns the operator's kubeconfig. */
-export function installOperator(): Promise<string> {
-  installed ??= (async () => {
-    for (const m of [
-      ...manifests('crds/evacuator.dev_instanceevacuations.yaml'),
-      ...manifests('deploy/namespace.yaml'),
-      ...manifests('deploy/rbac.yaml'),
-    ])
-      await apply(m);
+/** Applies the InstanceEvacuation CRD from crds/ once per run and waits until it is Established. */
+export function installCrd(): Promise<void> {
+  crdInstalled ??= (async () => {
+    for (const m of manifests(CRD_FILE)) await apply(m);
     await eventually('the InstanceEvacuation CRD to be Established', async () => {
       const crd = (await objects.read({
         apiVersion: 'apiextensions.k8s.io/v1',
         kind: 'CustomResourceDefinition',
-        metadata: { name: 'instanceevacuations.evacuator.dev' },
+        metadata: { name: CRD_NAME },
       })) as { status?: { conditions?: { type: string; status: string }[] } };
       return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')
         ? true
         : undefined;
     });
+  })();
+  return crdInstalled;
+}
+
+let installed: Promise<string> | undefined;
+
+/** Installs the CRD and deploy/'s namespace and RBAC once per run; returns the operator's kubeconfig. */
+export function installOperator(): Promise<string> {
+  installed ??= (async () => {
+    await installCrd();
+    for (const m of [...manifests('deploy/namespace.yaml'), ...manifests('deploy/rbac.yaml')]) await apply(m);
     return serviceAccountKubeconfig();
   })();
   return installed;

@@ -1,12 +1,7 @@
-// Reads coordination.k8s.io/v1 Leases for the leader-election specs, and installs the operator's CRD
-// (the operator's informers cannot sync without it, and it campaigns only once they have).
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { CoordinationV1Api, type KubernetesObject } from '@kubernetes/client-node';
-import { load } from 'js-yaml';
-import { HttpMethod, kubeRestClient } from '../../src/runtime/rest.ts';
-import { repoRoot } from '../bed/layout.ts';
-import { eventually, kc, objects } from './kube.ts';
+// Reads coordination.k8s.io/v1 Leases for the leader-election specs (which install the operator's CRD
+// with evacuator.ts's installCrd: its informers cannot sync without it, and it campaigns only once they have).
+import { CoordinationV1Api } from '@kubernetes/client-node';
+import { eventually, kc } from './kube.ts';
 
 const coordination = kc.makeApiClient(CoordinationV1Api);
 
@@ -55,36 +50,4 @@ export function waitForLease(
     timeoutMs,
     100,
   );
-}
-
-const crdName = 'instanceevacuations.evacuator.dev';
-let crdInstalled: Promise<void> | undefined;
-
-/** Server-side applies the InstanceEvacuation CRD from crds/ (raw JSON, as written) and waits for Established. */
-export function installCrd(): Promise<void> {
-  crdInstalled ??= (async () => {
-    const crd = load(
-      readFileSync(join(repoRoot, 'crds', 'evacuator.dev_instanceevacuations.yaml'), 'utf8'),
-    ) as KubernetesObject;
-    await kubeRestClient(kc).request(
-      HttpMethod.PATCH,
-      `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crdName}`,
-      {
-        query: { fieldManager: 'evacuator-e2e', force: true },
-        body: crd,
-        contentType: 'application/apply-patch+yaml',
-      },
-    );
-    await eventually('the InstanceEvacuation CRD to be Established', async () => {
-      const read = (await objects.read({
-        apiVersion: 'apiextensions.k8s.io/v1',
-        kind: 'CustomResourceDefinition',
-        metadata: { name: crdName },
-      })) as { status?: { conditions?: { type: string; status: string }[] } };
-      return read.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')
-        ? true
-        : undefined;
-    });
-  })();
-  return crdInstalled;
 }

@@ -9,7 +9,8 @@ import {
   kc,
   testCluster,
 } from '../../support/kube.ts';
-import { installCrd, readLease, waitForLease } from '../../support/leases.ts';
+import { installCrd } from '../../support/evacuator.ts';
+import { readLease, waitForLease } from '../../support/leases.ts';
 import { killAllOperators, OperatorProcess } from '../../support/operator-process.ts';
 import { TcpProxy } from '../../support/tcp-proxy.ts';
 

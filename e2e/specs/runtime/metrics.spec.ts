@@ -6,7 +6,8 @@ import { Manager } from '../../../src/runtime/manager.ts';
 import type { ResourceDescriptor } from '../../../src/runtime/resource.ts';
 import { memoryLogger } from '../../support/informer-events.ts';
 import { core, createNamespace, deleteNamespace, eventually, kc, testCluster } from '../../support/kube.ts';
-import { installCrd, readLease } from '../../support/leases.ts';
+import { installCrd } from '../../support/evacuator.ts';
+import { readLease } from '../../support/leases.ts';
 import { killAllOperators, OperatorProcess } from '../../support/operator-process.ts';
 import { scrape, type Scrape } from '../../support/prometheus.ts';
 
