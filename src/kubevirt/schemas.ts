@@ -2,33 +2,7 @@
 // `looseObject`: fields not named here pass through untouched (a VMI spec is rebuilt from what was
 // read, so nothing may be dropped). Field names follow kubevirt.io/api core/v1 types.go (v1.8.0).
 import { z } from 'zod';
-
-const stringMap = z.record(z.string(), z.string());
-
-export const OwnerReferenceSchema = z.looseObject({
-  apiVersion: z.string(),
-  kind: z.string(),
-  name: z.string(),
-  uid: z.string(),
-  controller: z.boolean().optional(),
-  blockOwnerDeletion: z.boolean().optional(),
-});
-export type OwnerReference = z.infer<typeof OwnerReferenceSchema>;
-
-export const MetaSchema = z.looseObject({
-  name: z.string(),
-  namespace: z.string().optional(),
-  uid: z.string().optional(),
-  resourceVersion: z.string().optional(),
-  generation: z.number().optional(),
-  creationTimestamp: z.string().optional(),
-  deletionTimestamp: z.string().optional(),
-  labels: stringMap.optional(),
-  annotations: stringMap.optional(),
-  ownerReferences: z.array(OwnerReferenceSchema).optional(),
-  finalizers: z.array(z.string()).optional(),
-});
-export type Meta = z.infer<typeof MetaSchema>;
+import { ObjectMetaSchema, StringMapSchema } from '../api/meta.ts';
 
 // ---- KubeVirt VirtualMachineInstance ----
 
@@ -78,7 +52,7 @@ export const VmiSpecSchema = z.looseObject({
   }),
   volumes: z.array(VolumeSchema).optional(),
   networks: z.array(NetworkSchema).optional(),
-  nodeSelector: stringMap.optional(),
+  nodeSelector: StringMapSchema.optional(),
   affinity: z.looseObject({}).optional(),
   tolerations: z.array(z.looseObject({})).optional(),
 });
@@ -89,7 +63,7 @@ export const VmiPhaseSchema = z.string(); // Pending, Scheduling, Scheduled, Run
 export const VmiSchema = z.looseObject({
   apiVersion: z.string().optional(),
   kind: z.string().optional(),
-  metadata: MetaSchema,
+  metadata: ObjectMetaSchema,
   spec: VmiSpecSchema,
   status: z
     .looseObject({
@@ -119,7 +93,7 @@ export type RunStrategy = (typeof RUN_STRATEGIES)[number];
 export const VmSchema = z.looseObject({
   apiVersion: z.string().optional(),
   kind: z.string().optional(),
-  metadata: MetaSchema,
+  metadata: ObjectMetaSchema,
   spec: z.looseObject({
     running: z.boolean().optional(),
     runStrategy: z.string().optional(),
@@ -143,7 +117,7 @@ export const TaintSchema = z.looseObject({
 });
 
 export const NodeSchema = z.looseObject({
-  metadata: MetaSchema,
+  metadata: ObjectMetaSchema,
   spec: z
     .looseObject({ unschedulable: z.boolean().optional(), taints: z.array(TaintSchema).optional() })
     .optional(),
@@ -165,20 +139,20 @@ export const NodeSchema = z.looseObject({
 export type Node = z.infer<typeof NodeSchema>;
 
 export const PodSchema = z.looseObject({
-  metadata: MetaSchema,
+  metadata: ObjectMetaSchema,
   spec: z.looseObject({ nodeName: z.string().optional() }).optional(),
   status: z.looseObject({ phase: z.string().optional() }).optional(),
 });
 export type Pod = z.infer<typeof PodSchema>;
 
 export const PvcSchema = z.looseObject({
-  metadata: MetaSchema,
+  metadata: ObjectMetaSchema,
   spec: z.looseObject({ volumeName: z.string().optional() }).optional(),
 });
 export type Pvc = z.infer<typeof PvcSchema>;
 
 export const PvSchema = z.looseObject({
-  metadata: MetaSchema,
+  metadata: ObjectMetaSchema,
   spec: z.looseObject({
     claimRef: z.looseObject({ name: z.string(), namespace: z.string().optional() }).optional(),
   }),
@@ -186,7 +160,7 @@ export const PvSchema = z.looseObject({
 export type Pv = z.infer<typeof PvSchema>;
 
 export const VolumeAttachmentSchema = z.looseObject({
-  metadata: MetaSchema,
+  metadata: ObjectMetaSchema,
   spec: z.looseObject({
     attacher: z.string(),
     nodeName: z.string(),

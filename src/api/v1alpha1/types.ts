@@ -4,6 +4,11 @@
 // updates) lives only in `.meta()`; a check that JSON Schema cannot express (cross-field) lives in both
 // a zod refinement and a CEL rule next to it.
 import { z } from 'zod';
+import {
+  ObjectMetaSchema,
+  OwnerReferenceSchema as LooseOwnerReferenceSchema,
+  StringMapSchema,
+} from '../meta.ts';
 import { PHASES } from './constants.ts';
 
 /** Kubernetes' DNS-1123 subdomain (object and node names). */
@@ -196,16 +201,8 @@ export const ConditionSchema = z.object({
 });
 export type Condition = z.infer<typeof ConditionSchema>;
 
-const stringMap = z.record(z.string(), z.string());
-
-export const OwnerReferenceSchema = z.object({
-  apiVersion: z.string(),
-  kind: z.string(),
-  name: z.string(),
-  uid: z.string(),
-  controller: z.boolean().optional(),
-  blockOwnerDeletion: z.boolean().optional(),
-});
+/** An owner reference as the snapshot keeps it: the fields meta.ts reads, and no others. */
+export const OwnerReferenceSchema = z.object(LooseOwnerReferenceSchema.shape);
 export type OwnerReference = z.infer<typeof OwnerReferenceSchema>;
 
 /** Everything needed to rebuild the instance, persisted before anything is destroyed. */
@@ -217,8 +214,8 @@ export const InstanceSnapshotSchema = z
       name: z.string(),
       namespace: z.string(),
       uid: z.string(),
-      labels: stringMap.optional(),
-      annotations: stringMap.optional(),
+      labels: StringMapSchema.optional(),
+      annotations: StringMapSchema.optional(),
       ownerReferences: z.array(OwnerReferenceSchema).optional(),
     }),
     spec: z.record(z.string(), z.unknown()).meta({
@@ -282,20 +279,6 @@ export const InstanceEvacuationStatusSchema = z.object({
   snapshot: InstanceSnapshotSchema.optional(),
 });
 export type InstanceEvacuationStatus = z.infer<typeof InstanceEvacuationStatusSchema>;
-
-export const ObjectMetaSchema = z.looseObject({
-  name: z.string(),
-  namespace: z.string().optional(),
-  uid: z.string().optional(),
-  resourceVersion: z.string().optional(),
-  generation: z.int().optional(),
-  creationTimestamp: z.string().optional(),
-  deletionTimestamp: z.string().optional(),
-  labels: stringMap.optional(),
-  annotations: stringMap.optional(),
-  finalizers: z.array(z.string()).optional(),
-});
-export type ObjectMeta = z.infer<typeof ObjectMetaSchema>;
 
 export const InstanceEvacuationSchema = z.object({
   apiVersion: z.string(),
