@@ -1,5 +1,4 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { ZodType } from 'zod';
 import { type Clock, realClock } from './clock.ts';
 import type { BindAddress } from './config.ts';
 import { Controller, type ControllerOptions } from './controller.ts';
@@ -13,7 +12,7 @@ import { type Logger, nopLogger } from './logger.ts';
 import { Metrics } from './metrics.ts';
 import type { ResourceDescriptor } from './resource.ts';
 import { kubeRestClient, type RestClient } from './rest.ts';
-import type { IndexFunc, KubeObject } from './store.ts';
+import type { KubeObject } from './store.ts';
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -48,14 +47,11 @@ export interface ManagerOptions {
   eventSink?: EventSink;
 }
 
-export interface InformerRequest<T extends KubeObject> {
-  namespace?: string;
-  labelSelector?: string;
-  fieldSelector?: string;
-  schema?: ZodType<T>;
-  indexers?: Record<string, IndexFunc<T>>;
-  resyncPeriodMs?: number;
-}
+/** What a caller may choose of a shared informer; the manager supplies the rest of its options. */
+export type InformerRequest<T extends KubeObject> = Pick<
+  InformerOptions<T>,
+  'namespace' | 'labelSelector' | 'fieldSelector' | 'schema' | 'indexers' | 'resyncPeriodMs'
+>;
 
 type Phase = 'new' | 'syncing' | 'standby' | 'leading' | 'stopping' | 'stopped';
 
