@@ -29,7 +29,7 @@ import {
   volumeAttachmentsOn,
   type NodeHealth,
 } from '../kubevirt/predicates.ts';
-import { VmiSpecSchema, type Vm, type Vmi } from '../kubevirt/schemas.ts';
+import { VmiSpecSchema, type Pod, type Vm, type Vmi } from '../kubevirt/schemas.ts';
 import type { Action, PlannedEvent } from './actions.ts';
 import { findCondition, rfc3339, setCondition, type ConditionInput } from './conditions.ts';
 import { DEFAULT_CONFIG, type DecideConfig, type Observed } from './observed.ts';
@@ -542,6 +542,18 @@ function ensureVmPrepared(s: Step, vm: Vm, strategy: string): boolean {
   return false;
 }
 
+/** Deletes these launcher pods with no grace period (on a fenced node, or left behind by its kubelet). */
+function forceDeletePods(s: Step, pods: readonly Pod[]): void {
+  for (const p of pods)
+    s.act({
+      type: 'DeletePod',
+      namespace: p.metadata.namespace ?? s.namespace,
+      name: p.metadata.name,
+      uid: p.metadata.uid ?? '',
+      gracePeriodSeconds: 0,
+    });
+}
+
 function decideTerminating(s: Step): boolean {
   const source = s.status.sourceNode ?? '';
   // A healthy source that fails during the graceful shutdown must be fenced before anything is forced.
@@ -585,14 +597,7 @@ function decideTerminating(s: Step): boolean {
       return false;
     }
   } else {
-    for (const p of pods)
-      s.act({
-        type: 'DeletePod',
-        namespace: p.metadata.namespace ?? s.namespace,
-        name: p.metadata.name,
-        uid: p.metadata.uid ?? '',
-        gracePeriodSeconds: 0,
-      });
+    forceDeletePods(s, pods);
     if (pods.length > 0) {
       s.cond(
         ConditionType.SourceTerminated,
@@ -833,14 +838,7 @@ function decideRebuilt(s: Step): boolean {
       s.after(s.config.cleanupGraceSeconds, from);
       return false;
     }
-    for (const p of pods)
-      s.act({
-        type: 'DeletePod',
-        namespace: p.metadata.namespace ?? s.namespace,
-        name: p.metadata.name,
-        uid: p.metadata.uid ?? '',
-        gracePeriodSeconds: 0,
-      });
+    forceDeletePods(s, pods);
     for (const va of vas)
       s.act({ type: 'DeleteVolumeAttachment', name: va.metadata.name, uid: va.metadata.uid ?? '' });
     s.cond(
