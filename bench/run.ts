@@ -7,6 +7,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { format, resolveConfig } from 'prettier';
 import { down, up } from '../e2e/bed/bed.ts';
 import { repoRoot } from '../e2e/bed/layout.ts';
 import { markdown, type Results } from './report.ts';
@@ -156,7 +157,10 @@ async function main(argv: string[]): Promise<void> {
     failures,
   };
   mkdirSync(options.out, { recursive: true });
-  writeFileSync(join(options.out, 'evacuation.json'), JSON.stringify(results, null, 2) + '\n');
+  // Formatted as `prettier --check .` expects of a committed file.
+  const jsonFile = join(options.out, 'evacuation.json');
+  const prettierOptions = { ...(await resolveConfig(jsonFile)), filepath: jsonFile };
+  writeFileSync(jsonFile, await format(JSON.stringify(results, null, 2), prettierOptions));
   const report = markdown(results);
   writeFileSync(join(options.out, 'evacuation.md'), report);
   console.log(report);
