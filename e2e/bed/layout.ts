@@ -31,7 +31,9 @@ export const paths = {
     join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'kubevirt-evacuator'),
 };
 
-const portBase = Number(process.env.BED_PORT_BASE ?? 36300 + bedId * 200);
+// Below Linux's ephemeral range (32768-60999): an outgoing connection may hold a port there
+// for a moment, and a component that cannot bind its port fails to start.
+const portBase = Number(process.env.BED_PORT_BASE ?? 22300 + bedId * 200);
 
 export const ports = {
   etcdClient: portBase + 79,
