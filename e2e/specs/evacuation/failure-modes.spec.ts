@@ -2,10 +2,11 @@
 // evacuating is refused before touching anything, and a rebuilt VMI that cannot run anywhere within
 // --rebuild-timeout fails the evacuation (Nova's `error`), keeping the snapshot for a retry. One node
 // failure serves both: the VMI is pinned (nodeSelector) to a node only it matches, and the rebuilt VMI
-// keeps that constraint, so once that node dies there is nowhere else to run it.
+// keeps that constraint, so once that node dies there is nowhere else to run it — until another node
+// gets the label, and a new evacuation retries from the failed one's snapshot.
 import { expect } from 'chai';
 import { ConditionType, Phase, Reason } from '../../../src/api/v1alpha1/constants.ts';
-import { consistently, createNamespace, deleteNamespace, objects } from '../../support/kube.ts';
+import { consistently, createNamespace, deleteNamespace, eventually, objects } from '../../support/kube.ts';
 import { condition, createEvacuation, readEvacuation, waitForPhase } from '../../support/evacuation.ts';
 import { startOperator } from '../../support/evacuator.ts';
 import { launcherPods, readVmi, vmiManifest, waitForRunningVmi } from '../../support/kubevirt.ts';
@@ -27,6 +28,7 @@ describe('InstanceEvacuation that cannot proceed', function () {
   let namespace: string;
   let source: string | undefined;
   let originalUid: string;
+  let target: string | undefined;
 
   before(async function () {
     operator = await startOperator('e2e-failure-modes', [`--rebuild-timeout=${rebuildTimeoutSeconds}s`]);
@@ -48,6 +50,7 @@ describe('InstanceEvacuation that cannot proceed', function () {
     operator?.kill('SIGKILL');
     // The label goes first, so that the unschedulable rebuilt VMI cannot land on the recovered node.
     if (source) await restoreNode(source, [pinLabel]);
+    if (target) await restoreNode(target, [pinLabel]);
     if (namespace) await deleteNamespace(namespace);
   });
 
@@ -94,6 +97,35 @@ describe('InstanceEvacuation that cannot proceed', function () {
       const vmi = await readVmi(namespace, 'pinned');
       expect(vmi?.metadata?.uid, 'the rebuilt VMI was created').to.not.equal(originalUid);
       expect(vmi?.status?.nodeName, 'but never scheduled').to.equal(undefined);
+    });
+  });
+
+  context('when the cause is fixed and the evacuation is retried', function () {
+    let unscheduledUid: string;
+
+    it('should refuse the retry while the unscheduled copy holds the name, saying to delete it', async function () {
+      unscheduledUid = (await readVmi(namespace, 'pinned'))!.metadata!.uid!;
+      await createEvacuation(namespace, 'retry-too-early', { vmiName: 'pinned' });
+      const refused = await waitForPhase(namespace, 'retry-too-early', Phase.Failed);
+      expect(condition(refused, ConditionType.Accepted)).to.include({ reason: Reason.VmiNotScheduled });
+      expect(condition(refused, ConditionType.Accepted)?.message).to.include('delete it to retry');
+      expect((await readVmi(namespace, 'pinned'))?.metadata?.uid).to.equal(unscheduledUid);
+    });
+
+    it('should rebuild from the failed evacuation’s snapshot once the copy is deleted', async function () {
+      target = (await readyNodes()).find((n) => n !== source)!;
+      await setNodeLabel(target, pinLabel, namespace);
+      await objects.delete(vmiManifest(namespace, 'pinned'));
+      await eventually('the unscheduled copy to be gone', async () =>
+        (await readVmi(namespace, 'pinned')) ? undefined : true,
+      );
+      await createEvacuation(namespace, 'retry', { vmiName: 'pinned' });
+      const retried = await waitForPhase(namespace, 'retry', Phase.Rebuilt);
+      expect(condition(retried, ConditionType.SourceFenced)).to.include({ reason: Reason.RetryFromSnapshot });
+      expect(retried.status).to.include({ originalUID: originalUid, sourceNode: source, vmOwned: false });
+      const vmi = await waitForRunningVmi(namespace, 'pinned', { notUid: unscheduledUid });
+      expect(vmi.status?.nodeName).to.equal(target);
+      expect(vmi.metadata?.labels?.['evacuator.dev/original-uid']).to.equal(originalUid);
     });
   });
 });
