@@ -649,7 +649,68 @@ describe('decide', () => {
       expect(p.phase).to.equal(Phase.Terminating);
       expect(reasonOf(p, ConditionType.SourceFenced)).to.equal(Reason.AwaitingFencing);
       expect(p.actions).to.deep.equal([]);
+      // ...and keep waiting on every later step: the path is not forgotten with the condition.
+      const again = decide(
+        observed({
+          evacuation: evacuation(spec, p.status),
+          vmi: vmi({ deleting: true }),
+          sourceNode: sourceNode('Unknown'),
+          launcherPods: [launcherPod(OLD_UID, { deleting: true })],
+          volumeAttachments: [volumeAttachment()],
+        }),
+        NOW,
+      );
+      expect(again.actions).to.deep.equal([]);
+      expect(reasonOf(again, ConditionType.SourceFenced)).to.equal(Reason.AwaitingFencing);
+      // Once fenced, forcing is allowed.
+      const fenced = decide(
+        observed({
+          evacuation: evacuation(spec, again.status),
+          vmi: vmi({ deleting: true }),
+          sourceNode: sourceNode('Unknown', 'taint'),
+          launcherPods: [launcherPod(OLD_UID, { deleting: true })],
+        }),
+        NOW,
+      );
+      expect(types(fenced)).to.deep.equal(['DeletePod']);
+      expect(only(fenced, 'DeletePod')[0]!.gracePeriodSeconds).to.equal(0);
     });
+
+    it('should never delete a VolumeAttachment on the healthy source: the attach/detach controller does', () => {
+      const p = decide(
+        observed({
+          evacuation: evacuation(spec, accepted('standalone', spec)),
+          vmi: undefined,
+          sourceNode: sourceNode('Ready'),
+          volumeAttachments: [volumeAttachment()],
+        }),
+        NOW,
+      );
+      expect(p.actions).to.deep.equal([]);
+      expect(reasonOf(p, ConditionType.SourceTerminated)).to.equal(Reason.AwaitingVolumeDetach);
+    });
+  });
+
+  context('Terminating after a fence is taken off', () => {
+    const terminating = () => withPhase(accepted('standalone'), Phase.Terminating);
+    for (const [what, source] of [
+      ['the node is Ready again and untainted', sourceNode('Ready')],
+      ['the node is still down but the taint was removed', sourceNode('Unknown')],
+    ] as const)
+      it(`should force nothing when ${what}, and say it awaits fencing`, () => {
+        const p = decide(
+          observed({
+            evacuation: evacuation({}, terminating()),
+            vmi: vmi({}),
+            sourceNode: source,
+            launcherPods: [launcherPod(OLD_UID)],
+            volumeAttachments: [volumeAttachment()],
+          }),
+          NOW,
+        );
+        expect(p.actions).to.deep.equal([]);
+        expect(reasonOf(p, ConditionType.SourceFenced)).to.equal(Reason.AwaitingFencing);
+      });
   });
 
   context('Rebuilding', () => {
@@ -670,6 +731,7 @@ describe('decide', () => {
         },
       ];
       if (owned(ownership) && ownership !== 'Halted') s.steering = steeringFor(SOURCE, spec.targetNode);
+      if (spec.allowLiveSource) s.liveSource = true;
       return { ...s, ...extra };
     };
     const newVmi = (o: boolean, phase: string, nodeName?: string) =>
@@ -936,6 +998,17 @@ describe('decide', () => {
         now: later(DEFAULT_CONFIG.cleanupGraceSeconds),
         phase: Phase.Rebuilt,
         reason: Reason.ForcingCleanup,
+        // The VolumeAttachment of a rejoined, unfenced node is the attach/detach controller's.
+        actions: ['DeletePod'],
+      },
+      {
+        name: 'the source rejoined still tainted out-of-service with leftovers, after the grace period',
+        source: node(SOURCE, 'Ready', { readySince: '2026-11-26T11:59:00Z', fence: 'taint' }),
+        pods: true,
+        vas: true,
+        now: later(DEFAULT_CONFIG.cleanupGraceSeconds),
+        phase: Phase.Rebuilt,
+        reason: Reason.ForcingCleanup,
         actions: ['DeletePod', 'DeleteVolumeAttachment'],
       },
     ];
@@ -1074,7 +1147,8 @@ describe('decide: retrying from a failed evacuation’s snapshot', () => {
     const sibling = failedSibling();
     const p = decide(observed({ evacuation: retry(), siblings: [sibling], vmi: undefined }), NOW);
     expect(types(p)).to.deep.equal(['PersistSnapshot']);
-    expect(p.phase).to.equal('Terminating');
+    expect(p.phase).to.equal('Rebuilding');
+    expect(reasonOf(p, ConditionType.SourceTerminated)).to.equal(Reason.RetryFromSnapshot);
     expect(p.status.snapshot).to.deep.equal(sibling.status!.snapshot);
     expect(p.status).to.include({ originalUID: OLD_UID, sourceNode: SOURCE, vmOwned: false });
     expect(reasonOf(p, ConditionType.SourceFenced)).to.equal(Reason.RetryFromSnapshot);

@@ -406,15 +406,22 @@ function adoptSnapshot(s: Step, from: InstanceEvacuation): boolean {
     `retrying standalone VMI ${s.evac.spec.vmiName} (uid ${s.status.originalUID}) from node ${source} with the snapshot ` +
       `InstanceEvacuation ${from.metadata.name} persisted before it failed`,
   );
-  // Nothing of the old instance can run any more: the failed evacuation saw it gone. Terminating
-  // verifies that again and the rebuild follows, whatever the source node does now.
+  // Nothing of the old instance can run any more: the failed evacuation saw it terminated. So the
+  // retry goes straight to rebuilding and forces nothing, whatever the source node does now.
+  const by = `by InstanceEvacuation ${from.metadata.name}`;
   s.cond(
     ConditionType.SourceFenced,
     'True',
     Reason.RetryFromSnapshot,
-    `the old instance on node ${source} was fenced and terminated by InstanceEvacuation ${from.metadata.name}`,
+    `the old instance on node ${source} was fenced ${by}`,
   );
-  s.enter(Phase.Terminating);
+  s.cond(
+    ConditionType.SourceTerminated,
+    'True',
+    Reason.RetryFromSnapshot,
+    `the old instance ${s.status.originalUID} was terminated ${by}`,
+  );
+  s.enter(Phase.Rebuilding);
   s.events.push({
     type: 'Normal',
     reason: EventReason.Accepted,
@@ -443,6 +450,7 @@ function route(s: Step): boolean {
       Reason.FencingNotRequired,
       `source node ${source} is Ready and spec.allowLiveSource is set: the instance is shut down gracefully, no fencing needed`,
     );
+    s.status.liveSource = true;
     s.enter(Phase.Terminating);
     return true;
   }
@@ -490,8 +498,15 @@ function decideFencing(s: Step): boolean {
 
 // ---------------------------------------------------------------- Terminating
 
-const isLive = (s: Step) =>
-  findCondition(s.status.conditions, ConditionType.SourceFenced)?.reason === Reason.FencingNotRequired;
+/** The path chosen when the source was Ready with spec.allowLiveSource: a graceful shutdown. */
+const isLive = (s: Step) => s.status.liveSource === true;
+
+/**
+ * The one gate in front of every forced step (force-deleting a launcher pod, deleting a
+ * VolumeAttachment): the source node is fenced NOW. Judged again at every step, whatever was seen
+ * before: a taint or annotation taken off, or a Node that registers again, closes it.
+ */
+const mayForce = (s: Step): boolean => isFenced(s.o.sourceNode).fenced;
 
 function steeringOf(s: Step): Steering {
   return steeringFor(s.status.sourceNode ?? '', s.evac.spec.targetNode);
@@ -556,9 +571,9 @@ function forceDeletePods(s: Step, pods: readonly Pod[]): void {
 
 function decideTerminating(s: Step): boolean {
   const source = s.status.sourceNode ?? '';
-  // A healthy source that fails during the graceful shutdown must be fenced before anything is forced.
-  if (isLive(s) && nodeHealth(s.o.sourceNode) !== 'Ready' && !observeFencing(s)) return false;
-  const live = isLive(s);
+  const force = mayForce(s);
+  // Graceful only while the live source stays Ready; once it fails, only fencing lets us go on.
+  const graceful = isLive(s) && !force && nodeHealth(s.o.sourceNode) === 'Ready';
   const vmiClass = classify(s);
   if (vmiClass === 'foreign') {
     s.fail(
@@ -582,7 +597,14 @@ function decideTerminating(s: Step): boolean {
   const claims = snapshotSpec.success ? claimNamesOf(snapshotSpec.data) : [];
   const vas = volumeAttachmentsOn(source, pvNamesOf(claims, s.o.pvcs), s.o.volumeAttachments);
 
-  if (live) {
+  if (!graceful && !force) {
+    // Neither a healthy live source nor a fenced one: force nothing. Wait while anything of the old
+    // instance is left (a fence taken off mid-way, a live source that failed).
+    if (pods.length > 0 || vas.length > 0 || (old !== undefined && !vmiIsFinal(old))) {
+      observeFencing(s);
+      return false;
+    }
+  } else if (graceful) {
     if (old !== undefined && !isDeleting(old) && !vmiIsFinal(old))
       s.act({ type: 'DeleteVmi', namespace: s.namespace, name: old.metadata.name, uid });
     if (old !== undefined || pods.length > 0) {
@@ -607,8 +629,10 @@ function decideTerminating(s: Step): boolean {
       );
     }
   }
-  for (const va of vas)
-    s.act({ type: 'DeleteVolumeAttachment', name: va.metadata.name, uid: va.metadata.uid ?? '' });
+  // On a healthy node the attach/detach controller detaches once nothing uses the volume there.
+  if (force)
+    for (const va of vas)
+      s.act({ type: 'DeleteVolumeAttachment', name: va.metadata.name, uid: va.metadata.uid ?? '' });
   if (pods.length > 0) return false;
   if (vas.length > 0) {
     s.cond(
@@ -817,11 +841,15 @@ function decideRebuilt(s: Step): boolean {
   const uid = s.status.originalUID ?? '';
   const pods = launcherPodsOf(uid, s.o.launcherPods);
   const spec = VmiSpecSchema.safeParse(s.status.snapshot?.spec);
-  const vas = volumeAttachmentsOn(
-    source,
-    pvNamesOf(spec.success ? claimNamesOf(spec.data) : [], s.o.pvcs),
-    s.o.volumeAttachments,
-  );
+  // The rebuilt instance may have come back to the rejoined node: its volumes are attached there again.
+  const rebuiltOnSource = classify(s) === 'new' && s.o.vmi?.status?.nodeName === source;
+  const vas = rebuiltOnSource
+    ? []
+    : volumeAttachmentsOn(
+        source,
+        pvNamesOf(spec.success ? claimNamesOf(spec.data) : [], s.o.pvcs),
+        s.o.volumeAttachments,
+      );
   if (pods.length > 0 || vas.length > 0) {
     const since = [readySince(node), s.status.phaseTimestamps?.Rebuilt]
       .filter((t): t is string => t !== undefined)
@@ -839,8 +867,11 @@ function decideRebuilt(s: Step): boolean {
       return false;
     }
     forceDeletePods(s, pods);
-    for (const va of vas)
-      s.act({ type: 'DeleteVolumeAttachment', name: va.metadata.name, uid: va.metadata.uid ?? '' });
+    // A VolumeAttachment on a rejoined, unfenced node is the attach/detach controller's to release:
+    // it may already serve whatever runs there now.
+    if (mayForce(s))
+      for (const va of vas)
+        s.act({ type: 'DeleteVolumeAttachment', name: va.metadata.name, uid: va.metadata.uid ?? '' });
     s.cond(
       ConditionType.SourceCleaned,
       'False',

@@ -266,6 +266,12 @@ export const InstanceEvacuationStatusSchema = z.object({
   originalUID: z.string().optional(),
   newUID: z.string().optional(),
   vmOwned: z.boolean().optional(),
+  liveSource: z
+    .boolean()
+    .optional()
+    .describe(
+      'The source was Ready and spec.allowLiveSource set: the instance is shut down gracefully; nothing is forced unless the node is fenced.',
+    ),
   vmName: z.string().optional(),
   vmUID: z.string().optional(),
   runStrategy: z.string().optional(),
