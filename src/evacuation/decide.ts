@@ -3,6 +3,7 @@
 // order (stopping at the first error), writes plan.status once if it differs from the observed status,
 // records plan.events, and requeues at plan.requeueAt.
 import {
+  ANNOTATION_FENCED,
   ConditionType,
   EventReason,
   FINALIZER_STEERING,
@@ -882,6 +883,7 @@ function decideRebuilt(s: Step): boolean {
     return false;
   }
   const tainted = node?.spec?.taints?.some((t) => t.key === TAINT_OUT_OF_SERVICE) === true;
+  const annotated = node?.metadata.annotations?.[ANNOTATION_FENCED] === 'true';
   s.cond(
     ConditionType.SourceCleaned,
     'True',
@@ -889,6 +891,9 @@ function decideRebuilt(s: Step): boolean {
     `${health === 'Gone' ? `node ${source} was deleted` : `node ${source} rejoined`}; nothing of uid ${uid} remains there` +
       (tainted
         ? `. The ${TAINT_OUT_OF_SERVICE} taint is still on ${source}: whoever added it removes it`
+        : '') +
+      (annotated
+        ? `. Remove the ${ANNOTATION_FENCED}=true annotation from ${source}: left on, it would fence the node at its next failure`
         : ''),
   );
   s.enter(Phase.Completed);

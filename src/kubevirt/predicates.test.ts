@@ -84,6 +84,12 @@ describe('Node predicates', () => {
         'AdminAnnotation',
       ],
       [
+        'the admin annotation left on a Ready node',
+        node('True', { metadata: { name: 'n1', annotations: { 'evacuator.dev/fenced': 'true' } } }),
+        false,
+        undefined,
+      ],
+      [
         'the admin annotation set to false',
         node('Unknown', { metadata: { name: 'n1', annotations: { 'evacuator.dev/fenced': 'false' } } }),
         false,

@@ -47,13 +47,15 @@ export type Fencing = { fenced: true; how: FencedHow } | { fenced: false; how: u
 /**
  * A node is fenced when it cannot be running the instance any more: the Node object is gone, it carries
  * the out-of-service taint (any value) with effect NoExecute, or an admin annotated it
- * `evacuator.dev/fenced=true` (Nova's force-down). The first that applies, in that order, is reported.
+ * `evacuator.dev/fenced=true` (Nova's force-down) while it is not Ready — a Ready node is plainly
+ * alive, so an annotation left behind after it rejoined fences nothing. The first that applies, in
+ * that order, is reported.
  */
 export function isFenced(node: Node | undefined): Fencing {
   if (node === undefined) return { fenced: true, how: 'NodeDeleted' };
   if (node.spec?.taints?.some((t) => t.key === TAINT_OUT_OF_SERVICE && t.effect === 'NoExecute'))
     return { fenced: true, how: 'OutOfServiceTaint' };
-  if (node.metadata.annotations?.[ANNOTATION_FENCED] === 'true')
+  if (node.metadata.annotations?.[ANNOTATION_FENCED] === 'true' && nodeHealth(node) !== 'Ready')
     return { fenced: true, how: 'AdminAnnotation' };
   return { fenced: false, how: undefined };
 }
