@@ -147,7 +147,16 @@ describe('InstanceEvacuation of a standalone VMI from a failed node', function (
     expect(metrics.value('evacuator_instanceevacuations', { phase: 'Completed' })).to.be.at.least(1);
 
     const events = await kc.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace });
-    const reasons = events.items.filter((e) => e.regarding?.name === 'db-evac').map((e) => e.reason);
+    const reasonsAbout = (kind: string, name: string) =>
+      events.items
+        .filter((e) => e.regarding?.kind === kind && e.regarding.name === name)
+        .map((e) => e.reason);
+    // Every decision is told on the evacuation and on the VMI it concerns.
+    expect(reasonsAbout('VirtualMachineInstance', 'db')).to.include.members([
+      EventReason.SourceFenced,
+      EventReason.Rebuilt,
+    ]);
+    const reasons = reasonsAbout('InstanceEvacuation', 'db-evac');
     expect(reasons).to.include.members([
       EventReason.Accepted,
       EventReason.SourceFenced,
