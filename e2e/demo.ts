@@ -171,7 +171,7 @@ async function main(): Promise<void> {
   kubectl get nodes; kubectl -n demo get vm,vmi,evac -o wide
   npm run bed -- fail-node bed-node-2          # kill a machine
   kubectl annotate node bed-node-2 evacuator.dev/fenced=true   # or fence it
-  kubectl apply -f .bed/web-evac.yaml          # (rename it) evacuate again
+  kubectl apply -f ${join(paths.bed, 'web-evac.yaml')}   # (rename it) evacuate again
   tail -f ${logFile('operator')}
   make bed-down                                 # stop everything`);
 }
