@@ -13,8 +13,9 @@ export type JsonPatchOp =
 export type Action =
   /**
    * Write `status` to the evacuation's status subresource NOW, as an update carrying the observed
-   * resourceVersion (a conflict means someone else progressed: requeue). Always the only action of its
-   * plan: nothing is destroyed until a later reconcile observes the snapshot persisted.
+   * resourceVersion (a conflict means someone else progressed: requeue). Only the snapshot finalizer
+   * may come before it in its plan: nothing is destroyed until a later reconcile observes the snapshot
+   * persisted.
    */
   | { type: 'PersistSnapshot'; status: InstanceEvacuationStatus }
   /** Add the finalizer with a JSON patch (test + add on /metadata/finalizers), never a merge patch. */

@@ -17,7 +17,7 @@ import {
 } from '../kubevirt/schemas.ts';
 import type { Clock } from '../runtime/clock.ts';
 import type { ReconcileContext, ReconcileResult } from '../runtime/controller.ts';
-import { isConflict } from '../runtime/errors.ts';
+import { isConflict, isNotFound } from '../runtime/errors.ts';
 import type { Manager } from '../runtime/manager.ts';
 import { indexers, splitKey } from '../runtime/store.ts';
 import { applyAction, writeStatus } from './apply-action.ts';
@@ -129,6 +129,8 @@ export function registerEvacuationController(manager: Manager, options: Evacuati
         statusWritten = true;
       }
     } catch (err) {
+      // Our last finalizer went and the deleted evacuation with it: nothing left to write.
+      if (isNotFound(err) && cached.metadata.deletionTimestamp !== undefined) return {};
       // A conflict means our view was stale: decide again from fresh observations.
       if (isConflict(err)) {
         log.debug('conflict, deciding again', { err: String(err) });

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import {
   ConditionType,
+  FINALIZER_SNAPSHOT,
   FINALIZER_STEERING,
   LABEL_ORIGINAL_UID,
   Phase,
@@ -46,6 +47,9 @@ const OWNERSHIPS: Ownership[] = ['standalone', 'Always', 'RerunOnFailure', 'Manu
 const owned = (o: Ownership) => o !== 'standalone';
 
 const types = (p: Plan) => p.actions.map((a) => a.type);
+/** Accepting persists the snapshot; a standalone one is first held by the snapshot finalizer. */
+const acceptActions = (ownership: Ownership) =>
+  ownership === 'standalone' ? ['AddFinalizer', 'PersistSnapshot'] : ['PersistSnapshot'];
 const reasonOf = (p: Plan, type: string) => findCondition(p.status.conditions, type)?.reason;
 const only = <T extends Action['type']>(p: Plan, type: T) =>
   p.actions.filter((a): a is Extract<Action, { type: T }> => a.type === type);
@@ -77,7 +81,7 @@ function accepted(
     }),
     NOW,
   );
-  expect(types(p)).to.deep.equal(['PersistSnapshot']);
+  expect(types(p)).to.deep.equal(acceptActions(ownership));
   return p.status;
 }
 
@@ -135,7 +139,7 @@ describe('decide', () => {
               return;
             }
             expect(p.phase).to.equal(Phase.Pending);
-            expect(types(p)).to.deep.equal(['PersistSnapshot']);
+            expect(types(p)).to.deep.equal(acceptActions(ownership));
             const s = p.status;
             expect(s.snapshot!.metadata.uid).to.equal(OLD_UID);
             expect(s.snapshot!.interfaces).to.have.length(2);
@@ -301,7 +305,7 @@ describe('decide', () => {
           expect(p.phase).to.equal(Phase.Failed);
           expect(reasonOf(p, ConditionType.Accepted)).to.equal(Reason.DuplicateEvacuation);
           expect(p.actions).to.deep.equal([]);
-        } else expect(types(p)).to.deep.equal(['PersistSnapshot']);
+        } else expect(types(p)).to.deep.equal(acceptActions('standalone'));
       });
     }
     it('should ignore evacuations of other VMIs', () => {
@@ -311,7 +315,7 @@ describe('decide', () => {
       });
       expect(
         types(decide(observed({ evacuation: evacuation(), vmi: vmi({}), siblings: [other] }), NOW)),
-      ).to.deep.equal(['PersistSnapshot']);
+      ).to.deep.equal(acceptActions('standalone'));
     });
   });
 
@@ -1146,7 +1150,7 @@ describe('decide: retrying from a failed evacuation’s snapshot', () => {
   it('should adopt the snapshot when the VMI is gone, persisting it and nothing else', () => {
     const sibling = failedSibling();
     const p = decide(observed({ evacuation: retry(), siblings: [sibling], vmi: undefined }), NOW);
-    expect(types(p)).to.deep.equal(['PersistSnapshot']);
+    expect(types(p)).to.deep.equal(['AddFinalizer', 'PersistSnapshot']);
     expect(p.phase).to.equal('Rebuilding');
     expect(reasonOf(p, ConditionType.SourceTerminated)).to.equal(Reason.RetryFromSnapshot);
     expect(p.status.snapshot).to.deep.equal(sibling.status!.snapshot);
@@ -1193,5 +1197,64 @@ describe('decide: retrying from a failed evacuation’s snapshot', () => {
       expect(reasonOf(p, ConditionType.Accepted)).to.equal(Reason.VmiNotFound);
       expect(p.actions).to.deep.equal([]);
     }
+  });
+});
+
+describe('decide: the snapshot finalizer of a standalone evacuation', () => {
+  const held = (status: InstanceEvacuationStatus, deleting: boolean) =>
+    evacuation({}, status, {
+      finalizers: [FINALIZER_SNAPSHOT],
+      ...(deleting ? { deletionTimestamp: '2026-11-26T11:59:00Z' } : {}),
+    });
+  const removals = (p: Plan) => only(p, 'RemoveFinalizer').map((a) => a.finalizer);
+
+  it('should let a deletion go at once while nothing was destroyed (Fencing)', () => {
+    const status = withPhase(accepted('standalone'), Phase.Fencing);
+    const p = decide(
+      observed({ evacuation: held(status, true), vmi: vmi({}), launcherPods: [launcherPod(OLD_UID)] }),
+      NOW,
+    );
+    expect(types(p)).to.deep.equal(['RemoveFinalizer']);
+    expect(removals(p)).to.deep.equal([FINALIZER_SNAPSHOT]);
+  });
+
+  it('should finish the rebuild first when deleted after the old VMI went and before the new one exists', () => {
+    const status = withPhase(accepted('standalone'), Phase.Rebuilding);
+    const p = decide(
+      observed({ evacuation: held(status, true), vmi: undefined, sourceNode: sourceNode('Gone') }),
+      NOW,
+    );
+    expect(types(p)).to.deep.equal(['CreateVmi']);
+  });
+
+  it('should finish deleting the failed old VMI and rebuilding when deleted in Terminating', () => {
+    const status = withPhase(accepted('standalone'), Phase.Terminating);
+    const p = decide(
+      observed({
+        evacuation: held(status, true),
+        vmi: vmi({ phase: 'Failed' }),
+        sourceNode: sourceNode('Gone'),
+      }),
+      NOW,
+    );
+    expect(types(p)).to.include('DeleteVmi');
+    expect(removals(p)).to.deep.equal([]);
+  });
+
+  it('should let go once the rebuilt VMI exists, and on reaching Rebuilt anyway', () => {
+    const rebuilding = withPhase(accepted('standalone'), Phase.Rebuilding);
+    const copy = vmi({
+      uid: NEW_UID,
+      labels: { [LABEL_ORIGINAL_UID]: OLD_UID },
+      nodeName: undefined,
+      phase: 'Scheduling',
+    });
+    expect(removals(decide(observed({ evacuation: held(rebuilding, true), vmi: copy }), NOW))).to.deep.equal([
+      FINALIZER_SNAPSHOT,
+    ]);
+    const running = vmi({ uid: NEW_UID, labels: { [LABEL_ORIGINAL_UID]: OLD_UID }, nodeName: OTHER });
+    const p = decide(observed({ evacuation: held(rebuilding, false), vmi: running }), NOW);
+    expect(p.phase).to.equal(Phase.Rebuilt);
+    expect(removals(p)).to.deep.equal([FINALIZER_SNAPSHOT]);
   });
 });

@@ -6,6 +6,7 @@ import {
   ANNOTATION_FENCED,
   ConditionType,
   EventReason,
+  FINALIZER_SNAPSHOT,
   FINALIZER_STEERING,
   LABEL_ORIGINAL_UID,
   Phase,
@@ -147,7 +148,10 @@ class Step {
     return this.evac.metadata.namespace ?? '';
   }
   get hasFinalizer(): boolean {
-    return this.evac.metadata.finalizers?.includes(FINALIZER_STEERING) === true;
+    return this.has(FINALIZER_STEERING);
+  }
+  has(finalizer: string): boolean {
+    return this.evac.metadata.finalizers?.includes(finalizer) === true;
   }
 }
 
@@ -357,6 +361,7 @@ function decidePending(s: Step): boolean {
     reason: EventReason.Accepted,
     message: `evacuating ${name} from ${source}`,
   });
+  if (owner === undefined) protectSnapshot(s);
   s.act({ type: 'PersistSnapshot', status: s.status });
   return false;
 }
@@ -428,6 +433,7 @@ function adoptSnapshot(s: Step, from: InstanceEvacuation): boolean {
     reason: EventReason.Accepted,
     message: `retrying ${s.evac.spec.vmiName} from the snapshot of ${from.metadata.name}`,
   });
+  protectSnapshot(s);
   s.act({ type: 'PersistSnapshot', status: s.status });
   return false;
 }
@@ -902,6 +908,27 @@ function decideRebuilt(s: Step): boolean {
 
 // ---------------------------------------------------------------- terminal phases and deletion
 
+/** A standalone instance lives only in the snapshot between its deletion and its rebuild: hold it. */
+function protectSnapshot(s: Step): void {
+  if (!s.has(FINALIZER_SNAPSHOT)) s.act({ type: 'AddFinalizer', finalizer: FINALIZER_SNAPSHOT });
+}
+
+function releaseSnapshot(s: Step): void {
+  if (s.has(FINALIZER_SNAPSHOT)) s.act({ type: 'RemoveFinalizer', finalizer: FINALIZER_SNAPSHOT });
+}
+
+/**
+ * Deleting a standalone evacuation once its old VMI is gone or failed (about to be deleted) but before
+ * the new one exists would lose the instance: the rebuild is finished first, then the finalizer goes.
+ */
+function mustFinishRebuild(s: Step): boolean {
+  if (!s.has(FINALIZER_SNAPSHOT) || s.status.vmOwned !== false || s.status.snapshot === undefined)
+    return false;
+  if (s.phase !== Phase.Terminating && s.phase !== Phase.Rebuilding) return false;
+  const vmiClass = classify(s);
+  return vmiClass === 'absent' || (vmiClass === 'old' && vmiIsFinal(s.o.vmi!));
+}
+
 /** Removes our steering from the VM (if any is left), then the finalizer. */
 function releaseSteering(s: Step): void {
   const steering = s.status.steering;
@@ -936,8 +963,9 @@ const STEPS: Partial<Record<Phase, (s: Step) => boolean>> = {
  */
 export function decide(observed: Observed, now: Date, config: DecideConfig = DEFAULT_CONFIG): Plan {
   const s = new Step(observed, now, config);
-  if (isDeleting(observed.evacuation)) {
+  if (isDeleting(observed.evacuation) && !mustFinishRebuild(s)) {
     releaseSteering(s);
+    releaseSnapshot(s);
     return { ...s.plan(), status: structuredClone(observed.evacuation.status ?? {}), events: [] };
   }
   // Each step returns true when it moved to a phase whose step should run now too.
@@ -946,6 +974,7 @@ export function decide(observed: Observed, now: Date, config: DecideConfig = DEF
     if (step === undefined || !step(s)) break;
   }
   if (TERMINAL_PHASES.includes(s.phase)) releaseSteering(s);
+  if (TERMINAL_PHASES.includes(s.phase) || s.phase === Phase.Rebuilt) releaseSnapshot(s);
   return s.plan();
 }
 

@@ -5,7 +5,7 @@
 // keeps that constraint, so once that node dies there is nowhere else to run it — until another node
 // gets the label, and a new evacuation retries from the failed one's snapshot.
 import { expect } from 'chai';
-import { ConditionType, Phase, Reason } from '../../../src/api/v1alpha1/constants.ts';
+import { ConditionType, FINALIZER_SNAPSHOT, Phase, Reason } from '../../../src/api/v1alpha1/constants.ts';
 import { consistently, createNamespace, deleteNamespace, eventually, objects } from '../../support/kube.ts';
 import { condition, createEvacuation, readEvacuation, waitForPhase } from '../../support/evacuation.ts';
 import { startOperator } from '../../support/evacuator.ts';
@@ -57,7 +57,10 @@ describe('InstanceEvacuation that cannot proceed', function () {
   context('when a second evacuation of the same VMI is created while one is active', function () {
     it('should fail the second with DuplicateEvacuation, touching nothing', async function () {
       await createEvacuation(namespace, 'first', { vmiName: 'pinned' });
-      await waitForPhase(namespace, 'first', Phase.Fencing);
+      const first = await waitForPhase(namespace, 'first', Phase.Fencing);
+      expect(first.metadata.finalizers, 'its snapshot is held until the rebuild').to.include(
+        FINALIZER_SNAPSHOT,
+      );
       await createEvacuation(namespace, 'second', { vmiName: 'pinned' });
       const second = await waitForPhase(namespace, 'second', Phase.Failed);
       expect(condition(second, ConditionType.Accepted)).to.include({
@@ -91,6 +94,11 @@ describe('InstanceEvacuation that cannot proceed', function () {
         rebuildTimeoutSeconds * 1000,
       );
       expect(evacuation.status?.snapshot?.metadata.uid).to.equal(originalUid);
+      await eventually('the snapshot finalizer of the failed evacuation to go', async () =>
+        (await readEvacuation(namespace, 'first'))?.metadata.finalizers?.includes(FINALIZER_SNAPSHOT)
+          ? undefined
+          : true,
+      );
       expect(evacuation.status?.snapshot?.nodeName).to.equal(source);
       expect(JSON.stringify(evacuation.status?.snapshot?.spec)).to.include(pinLabel);
 

@@ -120,3 +120,8 @@ export type EventReason = (typeof EventReason)[keyof typeof EventReason];
  * mid-flight never leaves a VM pinned to a node. Standalone evacuations never carry it.
  */
 export const FINALIZER_STEERING = `${GROUP}/vm-steering`;
+/**
+ * Finalizer on a standalone evacuation while its snapshot is the only copy of the instance (the old
+ * VMI deleted, the new one not yet created): deleting the evacuation then waits for the rebuild.
+ */
+export const FINALIZER_SNAPSHOT = `${GROUP}/snapshot`;
