@@ -29,7 +29,10 @@ export type Action =
   | { type: 'DeletePod'; namespace: string; name: string; uid: string; gracePeriodSeconds: 0 | undefined }
   /** DELETE storage.k8s.io/v1 VolumeAttachment with preconditions.uid = uid. */
   | { type: 'DeleteVolumeAttachment'; name: string; uid: string }
-  /** DELETE the VMI with preconditions.uid = uid (the original instance only), default grace period. */
+  /**
+   * DELETE the VMI with preconditions.uid = uid, default grace period: the original instance, or a
+   * VMI KubeVirt made from the VM before the evacuation's changes reached it.
+   */
   | { type: 'DeleteVmi'; namespace: string; name: string; uid: string }
   /** POST the VMI (standalone rebuild). AlreadyExists: requeue and let the next decide() classify it. */
   | { type: 'CreateVmi'; namespace: string; vmi: Record<string, unknown> }

@@ -1258,3 +1258,65 @@ describe('decide: the snapshot finalizer of a standalone evacuation', () => {
     expect(removals(p)).to.deep.equal([FINALIZER_SNAPSHOT]);
   });
 });
+
+describe('decide: a VMI KubeVirt made from the VM before our changes reached it', () => {
+  const rebuildingAlways = (prepared: number | undefined) => {
+    const status = withPhase(accepted('Always'), Phase.Rebuilding);
+    status.steering = steeringFor(SOURCE, undefined);
+    if (prepared !== undefined) status.vmPreparedGeneration = prepared;
+    return status;
+  };
+  const madeFrom = (generation: string) => {
+    const v = vmi({ owned: true, uid: NEW_UID, nodeName: OTHER });
+    v.metadata.annotations = { ...v.metadata.annotations, 'kubevirt.io/vm-generation': generation };
+    return v;
+  };
+
+  it('should record the VM generation first seen prepared', () => {
+    const p = decide(
+      observed({
+        evacuation: evacuation({}, withPhase(accepted('Always'), Phase.Terminating)),
+        vmi: vmi({ owned: true, phase: 'Failed' }),
+        vm: preparedVm('Always'),
+        sourceNode: sourceNode('Gone'),
+      }),
+      NOW,
+    );
+    expect(p.status.vmPreparedGeneration).to.equal(8);
+  });
+
+  it('should delete a stale new VMI (uid precondition) so that KubeVirt recreates it from the current template', () => {
+    const p = decide(
+      observed({
+        evacuation: evacuation({}, rebuildingAlways(8)),
+        vmi: madeFrom('7'),
+        vm: preparedVm('Always'),
+        sourceNode: sourceNode('Gone'),
+      }),
+      NOW,
+    );
+    expect(p.actions).to.deep.equal([{ type: 'DeleteVmi', namespace: NS, name: 'vm-1', uid: NEW_UID }]);
+    expect(reasonOf(p, ConditionType.Rebuilt)).to.equal(Reason.StaleVmi);
+    expect(p.status.newUID).to.equal(undefined);
+  });
+
+  it('should accept a new VMI made from the prepared generation or later, or when none was recorded', () => {
+    for (const [prepared, generation] of [
+      [8, '8'],
+      [8, '9'],
+      [undefined, '1'],
+    ] as const) {
+      const p = decide(
+        observed({
+          evacuation: evacuation({}, rebuildingAlways(prepared)),
+          vmi: madeFrom(generation),
+          vm: preparedVm('Always'),
+          sourceNode: sourceNode('Gone'),
+        }),
+        NOW,
+      );
+      expect(types(p), `${prepared} vs ${generation}`).to.not.include('DeleteVmi');
+      expect(p.status.newUID).to.equal(NEW_UID);
+    }
+  });
+});

@@ -60,6 +60,9 @@ export interface Plan {
   events: PlannedEvent[];
 }
 
+/** KubeVirt's VM controller writes on each VMI it creates the VM generation it made it from. */
+const VM_GENERATION_ANNOTATION = 'kubevirt.io/vm-generation';
+
 /** Run strategies whose VM controller recreates a failed VMI by itself. */
 const SELF_RESTARTING = ['Always', 'RerunOnFailure'];
 const SUPPORTED_STRATEGIES = ['Always', 'RerunOnFailure', 'Manual', 'Halted'];
@@ -545,7 +548,10 @@ function ensureVmPrepared(s: Step, vm: Vm, strategy: string): boolean {
   const desired = steer ? vmWithSteering(pinned, steering) : pinned;
   if (steer) s.status.steering = steering;
   const patch = vmPatch(vm, desired);
-  if (patch.length === 0) return true;
+  if (patch.length === 0) {
+    s.status.vmPreparedGeneration ??= vm.metadata.generation;
+    return true;
+  }
   if (steer && !s.hasFinalizer) s.act({ type: 'AddFinalizer', finalizer: FINALIZER_STEERING });
   s.act({
     type: 'PatchVm',
@@ -751,8 +757,21 @@ function decideRebuilding(s: Step): boolean {
           : `started VirtualMachine ${vm.metadata.name} (runStrategy ${strategy}); waiting for the new VMI`,
       );
     }
-    // The new VMI exists.
+    // The new VMI exists. If KubeVirt made it before our changes reached the VM (the launcher pod
+    // went, e.g. by pod GC, before our patch), it lacks them: replace it, KubeVirt recreates it.
     const n = vmi!;
+    const madeFrom = Number(n.metadata.annotations?.[VM_GENERATION_ANNOTATION]);
+    const prepared = s.status.vmPreparedGeneration;
+    if (prepared !== undefined && Number.isInteger(madeFrom) && madeFrom < prepared) {
+      if (!isDeleting(n))
+        s.act({ type: 'DeleteVmi', namespace: s.namespace, name, uid: n.metadata.uid ?? '' });
+      return awaiting(
+        s,
+        Reason.StaleVmi,
+        `VMI ${name} (uid ${n.metadata.uid}) was made from VirtualMachine generation ${madeFrom}, before the ` +
+          `evacuation's changes (generation ${prepared}); deleting it so that KubeVirt recreates it`,
+      );
+    }
     s.status.newUID = n.metadata.uid;
     const nodeName = n.status?.nodeName;
     const steering = s.status.steering;

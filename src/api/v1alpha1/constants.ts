@@ -55,6 +55,8 @@ export const Reason = {
   VmiNotScheduled: 'VmiNotScheduled',
   /** A retry: the old instance was already fenced and destroyed by a failed evacuation. */
   RetryFromSnapshot: 'RetryFromSnapshot',
+  /** A VMI KubeVirt made from the VM before the evacuation's changes reached its template. */
+  StaleVmi: 'StaleVmi',
   VmNotFound: 'VmNotFound',
   DuplicateEvacuation: 'DuplicateEvacuation',
   SourceNodeHealthy: 'SourceNodeHealthy',

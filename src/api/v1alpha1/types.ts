@@ -266,6 +266,12 @@ export const InstanceEvacuationStatusSchema = z.object({
   originalUID: z.string().optional(),
   newUID: z.string().optional(),
   vmOwned: z.boolean().optional(),
+  vmPreparedGeneration: z
+    .int()
+    .optional()
+    .describe(
+      'The VirtualMachine generation first seen carrying the overrides, pinned MACs and steering: a VMI KubeVirt made from an older one is stale and is replaced.',
+    ),
   liveSource: z
     .boolean()
     .optional()
