@@ -17,7 +17,6 @@ export const KUBEVIRT_GROUP = 'kubevirt.io';
 export const LABEL_APP = 'kubevirt.io';
 export const LAUNCHER_APP = 'virt-launcher';
 export const LABEL_CREATED_BY = 'kubevirt.io/created-by';
-export const LABEL_NODE_NAME = 'kubevirt.io/nodeName';
 
 // ---- nodes ----
 
