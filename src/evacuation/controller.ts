@@ -137,8 +137,10 @@ export function registerEvacuationController(manager: Manager, options: Evacuati
         return { requeue: true };
       }
       throw err;
+    } finally {
+      // Also after a failure half way: a write that went through must be seen before deciding again.
+      if (current !== cached) writtenOver.set(key, cached.metadata.resourceVersion);
     }
-    if (current !== cached) writtenOver.set(key, cached.metadata.resourceVersion);
     if (statusWritten) metrics.observeTransition(cached.status, plan.status);
     for (const event of plan.events) {
       manager.recorder.record(current, event.type, event.reason, plan.phase, event.message, observed.vmi);
