@@ -1,11 +1,13 @@
 // `npm run bed -- <verb>`: the local test bed's command line (the e2e tests use it too).
 import { z } from 'zod';
 import { down, failNode, recoverNode, restartApiserver, status, up } from './bed.ts';
+import { bedDir } from './layout.ts';
 
 const usage = `usage: npm run bed -- <verb>
   up [--nodes N]        start the bed (default 3 nodes); idempotent, cleans up a bed left by a killed run
   down                  stop every process of the bed
   status                show components and nodes
+  dir                   print the bed's folder (kubeconfig, bin/ and logs/ are in it)
   fail-node NAME        kill the node's kubelet and node agent, as if the machine died
   recover-node NAME     start them again: the node rejoins
   restart apiserver     restart kube-apiserver`;
@@ -32,6 +34,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'status':
       console.log(await status());
+      return;
+    case 'dir':
+      console.log(bedDir);
       return;
     case 'fail-node':
     case 'recover-node': {
