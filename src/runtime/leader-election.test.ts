@@ -55,14 +55,14 @@ class FakeLock implements LeaseLock {
   }
 }
 
-function setup(lock = new FakeLock()) {
+function setup(lock = new FakeLock(), random = () => 0) {
   const clock = new FakeClock();
   const seen = { started: 0, stopped: 0, leaders: [] as string[], metric: [] as boolean[] };
   const elector = new LeaderElector({
     lock,
     identity: 'me',
     clock,
-    random: () => 0,
+    random,
     onStartedLeading: () => seen.started++,
     onStoppedLeading: () => seen.stopped++,
     onNewLeader: (id) => seen.leaders.push(id),
@@ -164,6 +164,21 @@ describe('LeaderElector', () => {
       expect(elector.isLeader()).to.equal(true);
       expect(lock.record).to.include({ holderIdentity: 'me', leaseTransitions: 1 });
       expect(seen.leaders).to.deep.equal(['other', 'me']);
+      await elector.stop();
+    });
+
+    it('should take over right after the lease expires, not at its next jittered retry', async () => {
+      const lock = new FakeLock();
+      const { clock, elector } = setup(lock, () => 0.999); // retries every ~4.4 s
+      const startedAt = clock.now();
+      lock.renewBy('other', startedAt); // its last renewal: the holder dies now
+      elector.start();
+      await flush();
+      await clock.advance(15_000 + 5);
+      expect(elector.isLeader(), 'before the observed expiry').to.equal(false);
+      await clock.advance(10);
+      expect(elector.isLeader(), 'right after the observed expiry').to.equal(true);
+      expect(Date.parse(lock.record!.acquireTime!) - startedAt).to.be.within(15_000, 15_015);
       await elector.stop();
     });
 

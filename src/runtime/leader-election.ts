@@ -44,6 +44,9 @@ export interface LeaderElectorOptions {
   setLeaderMetric?: (leading: boolean) => void;
 }
 
+/** How long after an observed expiry a standby reads the lease again. */
+const EXPIRY_MARGIN_MS = 10;
+
 /**
  * client-go's LeaderElector on a Lease: acquire (retrying every retryPeriod with jitter), then renew
  * every retryPeriod; if a renewal has not succeeded within renewDeadline, or another holder shows up,
@@ -59,6 +62,8 @@ export class LeaderElector {
   readonly #stop = new AbortController();
   #observed: LeaderElectionRecord | null = null;
   #observedAt = 0;
+  /** When, on our clock, another holder's lease expires unless renewed; 0 when nobody else holds it. */
+  #heldUntil = 0;
   #resourceVersion = '';
   #leading = false;
   #lost = false;
@@ -140,7 +145,7 @@ export class LeaderElector {
     while (!this.#stop.signal.aborted && !this.#leading) {
       if (await this.#tryAcquireOrRenew()) break;
       const jitter = 1 + 1.2 * (this.#o.random ?? Math.random)();
-      await sleep(this.#clock, this.#retryMs * jitter, this.#stop.signal);
+      await sleep(this.#clock, this.#nextAttemptIn(this.#retryMs * jitter), this.#stop.signal);
     }
     if (!this.#leading || this.#stop.signal.aborted) return;
     this.#log.info('became leader', { identity: this.#o.identity });
@@ -153,6 +158,16 @@ export class LeaderElector {
       if (!this.#leading) return;
       if (!renewed) return this.#lose('failed to renew the lease within the renew deadline');
     }
+  }
+
+  /**
+   * A standby retries every jittered retry period, as client-go does, but also right after the
+   * holder's lease expires by our observation: a dead leader is replaced within a lease duration
+   * plus one retry period of its last renewal, not up to two retry periods.
+   */
+  #nextAttemptIn(retryMs: number): number {
+    const untilExpiry = this.#heldUntil - this.#clock.now();
+    return untilExpiry >= 0 ? Math.min(retryMs, untilExpiry + EXPIRY_MARGIN_MS) : retryMs;
   }
 
   /** Retries every retryPeriod until renewed, or resolves false once the renew deadline has passed. */
@@ -217,6 +232,7 @@ export class LeaderElector {
       identity: this.#o.identity,
       leading: this.#leading,
     });
+    this.#heldUntil = decision.action === 'wait' ? decision.expiresAt : 0;
     if (decision.action === 'wait') return false;
     if (decision.action === 'lost') {
       this.#lose(`lease now held by ${decision.holder}`);

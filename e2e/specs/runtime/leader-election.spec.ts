@@ -17,7 +17,11 @@ import { TcpProxy } from '../../support/tcp-proxy.ts';
 const LEASE = 'e2e-evacuator-leader';
 const LEASE_MS = 15_000;
 const RETRY_MS = 2_000;
-/** A standby reads the lease every retry period · [1, 2.2); the API round trips get a second. */
+/**
+ * A standby reads the lease every retry period · [1, 2.2), so it sees the dead leader's last renewal
+ * up to one such period late, and then reads again right when that lease expires; the API round
+ * trips get a second.
+ */
 const LATEST_TAKEOVER_MS = LEASE_MS + 2.2 * RETRY_MS + 1_000;
 
 function startReplica(
