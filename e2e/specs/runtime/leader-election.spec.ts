@@ -177,7 +177,8 @@ describe('Operator leader election', function () {
       const afterReleaseMs = taken.acquireTime! - Date.parse(released!.ts!);
       console.log(`      handover after the lease was released: ${(afterReleaseMs / 1000).toFixed(2)} s`);
       expect(afterReleaseMs).to.be.at.least(0);
-      expect(afterReleaseMs).to.be.below(2.2 * RETRY_MS + 1_000);
+      // At its next jittered retry: far sooner than a lease duration, with room for a busy machine.
+      expect(afterReleaseMs).to.be.below(2.2 * RETRY_MS + 2_000);
       await standby.waitForLog('became leader');
     });
   });
