@@ -18,7 +18,9 @@ import {
 import type { Clock } from '../runtime/clock.ts';
 import type { ReconcileContext, ReconcileResult } from '../runtime/controller.ts';
 import { isConflict, isNotFound } from '../runtime/errors.ts';
+import { KeyedMutex } from '../runtime/keyed-mutex.ts';
 import type { Manager } from '../runtime/manager.ts';
+import { OwnWrites } from '../runtime/own-writes.ts';
 import { indexers, splitKey } from '../runtime/store.ts';
 import { applyAction, writeStatus } from './apply-action.ts';
 import { decide, statusEqual } from './decide.ts';
@@ -68,6 +70,11 @@ export function registerEvacuationController(manager: Manager, options: Evacuati
   const metrics = new EvacuationMetrics(manager.metrics.registry, () => evacuations.list());
   const now = () => new Date(options.clock?.now() ?? Date.now());
 
+  const ownWrites = new OwnWrites<InstanceEvacuation>();
+  // Evacuations of one VMI are decided one at a time, each on a view that holds the writes of the
+  // previous one: two workers (or one cache that lags its own writes) must never let two of them act.
+  const perVmi = new KeyedMutex();
+
   function observe(evacuation: InstanceEvacuation): Observed {
     const namespace = evacuation.metadata.namespace ?? '';
     const vmi = vmis.getByName(namespace, evacuation.spec.vmiName);
@@ -76,7 +83,11 @@ export function registerEvacuationController(manager: Manager, options: Evacuati
     const targetName = evacuation.spec.targetNode;
     return {
       evacuation,
-      siblings: evacuations.byIndex('namespace', namespace),
+      // Whether this one may start depends on its siblings (the duplicate guard, retry adoption):
+      // on what we last wrote to them, even where the cache does not show it yet.
+      siblings: evacuations
+        .byIndex('namespace', namespace)
+        .map((sibling) => ownWrites.latest(objectKey(sibling), sibling)),
       vmi,
       vm: vmName ? (vms.getByName(namespace, vmName) as Vm | undefined) : undefined,
       sourceNode: sourceName ? (nodes.getByName(undefined, sourceName) as Node | undefined) : undefined,
@@ -87,25 +98,28 @@ export function registerEvacuationController(manager: Manager, options: Evacuati
     };
   }
 
-  /**
-   * The resourceVersion each evacuation had before our last write to it. Seeing it again in the cache
-   * means the cache has not caught up with that write yet: deciding on it would repeat the last
-   * step, so wait for the watch to deliver our write (KubeVirt's expectations, in small).
-   */
-  const writtenOver = new Map<string, string | undefined>();
-
   async function reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
+    const { namespace, name } = splitKey(key);
+    const vmiName = evacuations.getByName(namespace, name)?.spec.vmiName;
+    if (vmiName === undefined) {
+      ownWrites.cacheBehind(key, undefined);
+      return {};
+    }
+    return perVmi.run(`${namespace}/${vmiName}`, () => reconcileInTurn(key, ctx));
+  }
+
+  async function reconcileInTurn(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
     const { namespace, name } = splitKey(key);
     const cached = evacuations.getByName(namespace, name);
     if (cached === undefined) {
-      writtenOver.delete(key);
+      ownWrites.cacheBehind(key, undefined);
       return {};
     }
-    if (writtenOver.has(key) && writtenOver.get(key) === cached.metadata.resourceVersion) {
+    // Deciding on a version our last write replaced would repeat that step: wait for the watch.
+    if (ownWrites.cacheBehind(key, cached)) {
       ctx.logger.debug('cache has not seen our last write yet');
       return { requeueAfterMs: 1000 };
     }
-    writtenOver.delete(key);
     const observed = observe(cached);
     const at = now();
     const plan = decide(observed, at, options.decide);
@@ -116,15 +130,20 @@ export function registerEvacuationController(manager: Manager, options: Evacuati
     });
 
     let current = cached;
+    const replaced = [cached];
     let statusWritten = false;
     try {
       for (const action of plan.actions) {
         log.info('applying', { action: action.type, ...actionFields(action) });
         const outcome = await applyAction(manager.rest, current, action);
-        if (outcome.evacuation) current = outcome.evacuation;
+        if (outcome.evacuation) {
+          if (current !== cached) replaced.push(current);
+          current = outcome.evacuation;
+        }
         if (action.type === 'PersistSnapshot') statusWritten = true;
       }
       if (!statusWritten && !statusEqual(plan.status, cached.status ?? {})) {
+        if (current !== cached) replaced.push(current);
         current = await writeStatus(manager.rest, current, plan.status);
         statusWritten = true;
       }
@@ -139,7 +158,7 @@ export function registerEvacuationController(manager: Manager, options: Evacuati
       throw err;
     } finally {
       // Also after a failure half way: a write that went through must be seen before deciding again.
-      if (current !== cached) writtenOver.set(key, cached.metadata.resourceVersion);
+      if (current !== cached) ownWrites.wrote(key, replaced, current);
     }
     if (statusWritten) metrics.observeTransition(cached.status, plan.status);
     for (const event of plan.events) {
@@ -180,6 +199,9 @@ export function registerEvacuationController(manager: Manager, options: Evacuati
       .map((e) => `${e.metadata.namespace}/${e.metadata.name}`),
   );
 }
+
+const objectKey = (o: { metadata: { namespace?: string; name: string } }) =>
+  `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
 /** What to log of an action: its target, not its payload (the VMI name is on every line already). */
 function actionFields(action: { type: string } & Record<string, unknown>): Record<string, unknown> {
