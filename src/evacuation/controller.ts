@@ -5,6 +5,7 @@ import { TERMINAL_PHASES } from '../api/v1alpha1/constants.ts';
 import { InstanceEvacuationSchema, type InstanceEvacuation } from '../api/v1alpha1/types.ts';
 import { LABEL_APP, LAUNCHER_APP, vmOwner } from '../kubevirt/predicates.ts';
 import {
+  NamespaceSchema,
   NodeSchema,
   PodSchema,
   PvcSchema,
@@ -26,6 +27,7 @@ import { applyAction, writeStatus } from './apply-action.ts';
 import { decide, statusEqual } from './decide.ts';
 import {
   evacuationIndexers,
+  evacuationsOfDeletingNamespace,
   evacuationsOfLauncherPod,
   evacuationsOfNode,
   evacuationsOfVm,
@@ -59,6 +61,7 @@ export function registerEvacuationController(manager: Manager, options: Evacuati
     indexers: { namespace: indexers.namespace },
   });
   const nodes = manager.informer(resources.nodes, { schema: NodeSchema });
+  const namespaces = manager.informer(resources.namespaces, { schema: NamespaceSchema });
   const pvcs = manager.informer(resources.pvcs, {
     schema: PvcSchema,
     indexers: { namespace: indexers.namespace },
@@ -95,6 +98,7 @@ export function registerEvacuationController(manager: Manager, options: Evacuati
       launcherPods: launcherPods.byIndex('namespace', namespace),
       pvcs: pvcs.byIndex('namespace', namespace),
       volumeAttachments: sourceName ? volumeAttachments.byIndex('byNodeName', sourceName) : [],
+      namespaceDeleting: namespaces.getByName(undefined, namespace)?.metadata.deletionTimestamp !== undefined,
     };
   }
 
@@ -181,7 +185,7 @@ export function registerEvacuationController(manager: Manager, options: Evacuati
     name: CONTROLLER_NAME,
     reconcile,
     workers: options.workers,
-    informers: [evacuations, vmis, vms, launcherPods, nodes, pvcs, volumeAttachments],
+    informers: [evacuations, vmis, vms, launcherPods, nodes, namespaces, pvcs, volumeAttachments],
   });
   // Our own status writes come back through the watch and trigger the next step: that is how a
   // step observes what the previous one persisted.
@@ -193,6 +197,7 @@ export function registerEvacuationController(manager: Manager, options: Evacuati
     updateFilter: nodeChangeMatters,
   });
   controller.watch(volumeAttachments, (va) => evacuationsOfNode(evacuations, va.spec.nodeName));
+  controller.watch(namespaces, (ns) => evacuationsOfDeletingNamespace(evacuations, ns));
   controller.watch(pvcs, (pvc) =>
     evacuations
       .byIndex('namespace', pvc.metadata.namespace ?? '')

@@ -1227,6 +1227,35 @@ describe('decide: the snapshot finalizer of a standalone evacuation', () => {
     expect(types(p)).to.deep.equal(['CreateVmi']);
   });
 
+  it('should finish the rebuild first when the old VMI went before Terminating was recorded (a crash between)', () => {
+    for (const phase of [Phase.Pending, Phase.Fencing]) {
+      const status = withPhase(accepted('standalone'), phase);
+      const p = decide(
+        observed({ evacuation: held(status, true), vmi: undefined, sourceNode: sourceNode('Gone') }),
+        NOW,
+      );
+      expect(types(p), phase).to.deep.equal(['CreateVmi']);
+      expect(removals(p), phase).to.deep.equal([]);
+    }
+  });
+
+  it('should let go when its namespace is being deleted: nothing can be rebuilt there', () => {
+    for (const phase of [Phase.Pending, Phase.Terminating, Phase.Rebuilding]) {
+      const status = withPhase(accepted('standalone'), phase);
+      const p = decide(
+        observed({
+          evacuation: held(status, true),
+          vmi: undefined,
+          sourceNode: sourceNode('Gone'),
+          namespaceDeleting: true,
+        }),
+        NOW,
+      );
+      expect(types(p), phase).to.deep.equal(['RemoveFinalizer']);
+      expect(removals(p), phase).to.deep.equal([FINALIZER_SNAPSHOT]);
+    }
+  });
+
   it('should finish deleting the failed old VMI and rebuilding when deleted in Terminating', () => {
     const status = withPhase(accepted('standalone'), Phase.Terminating);
     const p = decide(

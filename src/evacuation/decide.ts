@@ -939,11 +939,13 @@ function releaseSnapshot(s: Step): void {
 /**
  * Deleting a standalone evacuation once its old VMI is gone or failed (about to be deleted) but before
  * the new one exists would lose the instance: the rebuild is finished first, then the finalizer goes.
+ * That holds in every phase before the end: a crash may have come between deleting the old VMI and
+ * recording Terminating. In a namespace being deleted nothing can be rebuilt: let go.
  */
 function mustFinishRebuild(s: Step): boolean {
   if (!s.has(FINALIZER_SNAPSHOT) || s.status.vmOwned !== false || s.status.snapshot === undefined)
     return false;
-  if (s.phase !== Phase.Terminating && s.phase !== Phase.Rebuilding) return false;
+  if (TERMINAL_PHASES.includes(s.phase) || s.o.namespaceDeleting) return false;
   const vmiClass = classify(s);
   return vmiClass === 'absent' || (vmiClass === 'old' && vmiIsFinal(s.o.vmi!));
 }

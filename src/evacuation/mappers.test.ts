@@ -1,9 +1,10 @@
 import { expect } from 'chai';
 import type { InstanceEvacuation } from '../api/v1alpha1/types.ts';
 import type { Node } from '../kubevirt/schemas.ts';
-import { Store } from '../runtime/store.ts';
+import { indexers, Store } from '../runtime/store.ts';
 import {
   evacuationIndexers,
+  evacuationsOfDeletingNamespace,
   evacuationsOfLauncherPod,
   evacuationsOfNode,
   evacuationsOfVm,
@@ -27,7 +28,7 @@ function evacuation(
 }
 
 function store(...items: InstanceEvacuation[]) {
-  const s = new Store<InstanceEvacuation>(evacuationIndexers);
+  const s = new Store<InstanceEvacuation>({ ...evacuationIndexers, namespace: indexers.namespace });
   for (const item of items) s.set(structuredClone(item));
   return s;
 }
@@ -74,6 +75,19 @@ describe('evacuation mappers', () => {
     expect(evacuationsOfNode(evacuations, 'n1').sort()).to.deep.equal(['ns/a', 'ns/b']);
     expect(evacuationsOfNode(evacuations, 'n3')).to.deep.equal(['ns/a']);
     expect(evacuationsOfNode(evacuations, undefined)).to.deep.equal([]);
+  });
+
+  it('should map a namespace to its evacuations once it is being deleted, and only then', () => {
+    const deleting = { name: 'ns', deletionTimestamp: '2026-11-26T12:00:00Z' };
+    expect(evacuationsOfDeletingNamespace(evacuations, { metadata: deleting }).sort()).to.deep.equal([
+      'ns/a',
+      'ns/b',
+      'ns/c',
+    ]);
+    expect(evacuationsOfDeletingNamespace(evacuations, { metadata: { name: 'ns' } })).to.deep.equal([]);
+    expect(
+      evacuationsOfDeletingNamespace(evacuations, { metadata: { ...deleting, name: 'other' } }),
+    ).to.deep.equal([]);
   });
 
   describe('nodeChangeMatters', () => {

@@ -61,6 +61,15 @@ export function evacuationsOfNode(lookup: EvacuationLookup, nodeName: string | u
   return nodeName ? keysOf(lookup.byIndex(EvacuationIndex.byNode, nodeName)) : [];
 }
 
+/** A namespace matters once it is being deleted: its evacuations may have to let go of snapshots. */
+export function evacuationsOfDeletingNamespace(
+  lookup: EvacuationLookup,
+  namespace: { metadata: { name: string; deletionTimestamp?: string } },
+): string[] {
+  if (namespace.metadata.deletionTimestamp === undefined) return [];
+  return keysOf(lookup.byIndex('namespace', namespace.metadata.name));
+}
+
 /**
  * Only what an evacuation decides on: readiness, schedulability, taints, the fenced annotation.
  * Heartbeats (condition times, kubevirt.io/heartbeat) change every few seconds and are ignored.

@@ -24,6 +24,8 @@ export interface Observed {
   pvcs: readonly Pvc[];
   /** VolumeAttachments whose spec.nodeName is the source node (extra ones are ignored). */
   volumeAttachments: readonly VolumeAttachment[];
+  /** The namespace is being deleted: nothing can be created in it any more. */
+  namespaceDeleting: boolean;
 }
 
 export interface DecideConfig {

@@ -20,6 +20,7 @@ export const resources = {
   },
   pods: { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true },
   nodes: { group: '', version: 'v1', plural: 'nodes', kind: 'Node', namespaced: false },
+  namespaces: { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false },
   pvcs: {
     group: '',
     version: 'v1',

@@ -206,6 +206,7 @@ export function observed(o: Partial<Observed> & Pick<Observed, 'evacuation'>): O
     launcherPods: [],
     pvcs: [pvc],
     volumeAttachments: [],
+    namespaceDeleting: false,
     ...o,
   };
 }

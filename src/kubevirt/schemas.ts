@@ -138,6 +138,12 @@ export const NodeSchema = z.looseObject({
 });
 export type Node = z.infer<typeof NodeSchema>;
 
+export const NamespaceSchema = z.looseObject({
+  metadata: ObjectMetaSchema,
+  status: z.looseObject({ phase: z.string().optional() }).optional(),
+});
+export type Namespace = z.infer<typeof NamespaceSchema>;
+
 export const PodSchema = z.looseObject({
   metadata: ObjectMetaSchema,
   spec: z.looseObject({ nodeName: z.string().optional() }).optional(),
