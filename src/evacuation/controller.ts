@@ -147,8 +147,9 @@ export function registerEvacuationController(manager: Manager, options: Evacuati
         if (action.type === 'PersistSnapshot') statusWritten = true;
       }
       if (!statusWritten && !statusEqual(plan.status, cached.status ?? {})) {
+        const written = await writeStatus(manager.rest, current, plan.status);
         if (current !== cached) replaced.push(current);
-        current = await writeStatus(manager.rest, current, plan.status);
+        current = written;
         statusWritten = true;
       }
     } catch (err) {

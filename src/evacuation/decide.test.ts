@@ -15,8 +15,8 @@ import type {
 import type { Vm, Vmi } from '../kubevirt/schemas.ts';
 import type { Action } from './actions.ts';
 import { findCondition } from './conditions.ts';
-import { decide, type Plan } from './decide.ts';
-import { DEFAULT_CONFIG, type Observed } from './observed.ts';
+import { decide as decideStep, type Plan } from './decide.ts';
+import { DEFAULT_CONFIG, type DecideConfig, type Observed } from './observed.ts';
 import { steeringFor } from './overrides.ts';
 import {
   NEW_UID,
@@ -109,6 +109,52 @@ function withPhase(
 ) {
   return { ...status, phase, phaseTimestamps: { ...status.phaseTimestamps, [phase]: at } };
 }
+
+/**
+ * decide() as the controller runs it: a plan that only records Terminating is written first, and the
+ * next step, on that recorded status, is the one that destroys (asserted on its own below).
+ */
+function decide(o: Observed, now: Date, config: DecideConfig = DEFAULT_CONFIG): Plan {
+  const first = decideStep(o, now, config);
+  const recordedOnly =
+    first.actions.length === 0 &&
+    first.phase === Phase.Terminating &&
+    o.evacuation.status?.phase !== Phase.Terminating;
+  if (!recordedOnly) return first;
+  const second = decideStep({ ...o, evacuation: { ...o.evacuation, status: first.status } }, now, config);
+  return { ...second, events: [...first.events, ...second.events] };
+}
+
+describe('decide: Terminating is recorded before anything is destroyed', () => {
+  it('should only record Terminating once a failed source is fenced, or a live source is allowed', () => {
+    const cases = [
+      {
+        name: 'fenced',
+        status: withPhase(accepted('standalone'), Phase.Fencing),
+        node: sourceNode('Unknown', 'taint'),
+      },
+      {
+        name: 'live',
+        status: accepted('standalone'),
+        node: sourceNode('Ready'),
+        spec: { allowLiveSource: true },
+      },
+    ];
+    for (const c of cases) {
+      const p = decideStep(
+        observed({
+          evacuation: evacuation(c.spec ?? {}, c.status),
+          vmi: vmi({}),
+          sourceNode: c.node,
+          launcherPods: [launcherPod(OLD_UID)],
+        }),
+        NOW,
+      );
+      expect(p.phase, c.name).to.equal(Phase.Terminating);
+      expect(p.actions, c.name).to.deep.equal([]);
+    }
+  });
+});
 
 describe('decide', () => {
   context('Pending: every source health × allowLiveSource × ownership', () => {
@@ -1227,15 +1273,15 @@ describe('decide: the snapshot finalizer of a standalone evacuation', () => {
     expect(types(p)).to.deep.equal(['CreateVmi']);
   });
 
-  it('should finish the rebuild first when the old VMI went before Terminating was recorded (a crash between)', () => {
+  it('should let a deletion go before Terminating even with the old VMI gone: we destroy nothing before recording it', () => {
     for (const phase of [Phase.Pending, Phase.Fencing]) {
       const status = withPhase(accepted('standalone'), phase);
       const p = decide(
         observed({ evacuation: held(status, true), vmi: undefined, sourceNode: sourceNode('Gone') }),
         NOW,
       );
-      expect(types(p), phase).to.deep.equal(['CreateVmi']);
-      expect(removals(p), phase).to.deep.equal([]);
+      expect(types(p), phase).to.deep.equal(['RemoveFinalizer']);
+      expect(removals(p), phase).to.deep.equal([FINALIZER_SNAPSHOT]);
     }
   });
 

@@ -461,8 +461,7 @@ function route(s: Step): boolean {
       `source node ${source} is Ready and spec.allowLiveSource is set: the instance is shut down gracefully, no fencing needed`,
     );
     s.status.liveSource = true;
-    s.enter(Phase.Terminating);
-    return true;
+    return enterTerminating(s);
   }
   s.enter(Phase.Fencing);
   return true;
@@ -502,8 +501,16 @@ function observeFencing(s: Step): boolean {
 function decideFencing(s: Step): boolean {
   if (nodeHealth(s.o.sourceNode) === 'Ready') return route(s);
   if (!observeFencing(s)) return false;
+  return enterTerminating(s);
+}
+
+/**
+ * Terminating is recorded before anything is destroyed, in a step of its own: whoever finds the old
+ * instance gone (a restarted operator, the deletion of this evacuation) can then tell that we did it.
+ */
+function enterTerminating(s: Step): boolean {
   s.enter(Phase.Terminating);
-  return true;
+  return false;
 }
 
 // ---------------------------------------------------------------- Terminating
@@ -939,13 +946,14 @@ function releaseSnapshot(s: Step): void {
 /**
  * Deleting a standalone evacuation once its old VMI is gone or failed (about to be deleted) but before
  * the new one exists would lose the instance: the rebuild is finished first, then the finalizer goes.
- * That holds in every phase before the end: a crash may have come between deleting the old VMI and
- * recording Terminating. In a namespace being deleted nothing can be rebuilt: let go.
+ * Before Terminating (recorded before anything is destroyed) an old VMI found gone or failed was not
+ * our doing, and a deletion lets go. In a namespace being deleted nothing can be rebuilt: let go.
  */
 function mustFinishRebuild(s: Step): boolean {
   if (!s.has(FINALIZER_SNAPSHOT) || s.status.vmOwned !== false || s.status.snapshot === undefined)
     return false;
-  if (TERMINAL_PHASES.includes(s.phase) || s.o.namespaceDeleting) return false;
+  if (s.phase !== Phase.Terminating && s.phase !== Phase.Rebuilding) return false;
+  if (s.o.namespaceDeleting) return false;
   const vmiClass = classify(s);
   return vmiClass === 'absent' || (vmiClass === 'old' && vmiIsFinal(s.o.vmi!));
 }

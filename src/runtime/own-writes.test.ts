@@ -40,6 +40,12 @@ describe('OwnWrites', () => {
     expect(writes.cacheBehind('ns/a', at('9'))).to.equal(false);
   });
 
+  it('should never take our own last answer for a version it replaced', () => {
+    const writes = new OwnWrites<Obj>();
+    writes.wrote('ns/a', [at('7'), at('8')], at('8'));
+    expect(writes.cacheBehind('ns/a', at('8'))).to.equal(false);
+  });
+
   it('should forget the write of an object gone from the cache', () => {
     const writes = new OwnWrites<Obj>();
     writes.wrote('ns/a', [at('7')], at('8'));

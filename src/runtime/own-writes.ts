@@ -15,7 +15,9 @@ export class OwnWrites<T extends Versioned> {
    * replaced (the one the cache showed first, then each intermediate answer), `after` the last answer.
    */
   wrote(key: string, replaced: readonly T[], after: T): void {
-    this.#writes.set(key, { replaced: new Set(replaced.map((o) => o.metadata.resourceVersion)), after });
+    const versions = new Set(replaced.map((o) => o.metadata.resourceVersion));
+    versions.delete(after.metadata.resourceVersion); // the cache showing our last answer has caught up
+    this.#writes.set(key, { replaced: versions, after });
   }
 
   /**

@@ -1,7 +1,8 @@
 // Deleting an evacuation, or its whole namespace, in the worst moment: the operator has deleted the
-// old standalone VMI and died before it recorded Terminating, so the instance lives only in the
-// evacuation's snapshot. Deleting the evacuation must not lose it (the rebuild is finished first);
-// deleting the namespace must not hang on the snapshot finalizer (nothing can be rebuilt there).
+// old standalone VMI and died before it created the new one, so the instance lives only in the
+// evacuation's snapshot. Terminating must have been recorded before that deletion, so that deleting
+// the evacuation does not lose the instance (the rebuild is finished first); deleting the namespace
+// must not hang on the snapshot finalizer (nothing can be rebuilt there).
 import { expect } from 'chai';
 import { FINALIZER_SNAPSHOT, LABEL_ORIGINAL_UID, Phase } from '../../../src/api/v1alpha1/constants.ts';
 import { killOnLog } from '../../support/crash.ts';
@@ -19,7 +20,7 @@ describe('InstanceEvacuation deleted while its instance exists only in the snaps
   /**
    * A standalone VMI on a healthy node, an evacuation of it (allowLiveSource), the operator SIGKILLed
    * as it deletes the old VMI, and that deletion made sure of: the old VMI is gone, the evacuation
-   * still says Pending and holds the snapshot. Resolves with the namespace and the old VMI's uid.
+   * says Terminating and holds the snapshot. Resolves with the namespace and the old VMI's uid.
    */
   async function crashAfterOldVmiDeleted(prefix: string): Promise<{ namespace: string; oldUid: string }> {
     const namespace = await createNamespace(prefix);
@@ -42,10 +43,9 @@ describe('InstanceEvacuation deleted while its instance exists only in the snaps
       (await readVmi(namespace, 'app')) === undefined ? true : undefined,
     );
     const evacuation = (await readEvacuation(namespace, 'app-evac'))!;
-    expect(
-      evacuation.status?.phase ?? Phase.Pending,
-      'the crash came before Terminating was recorded',
-    ).to.equal(Phase.Pending);
+    expect(evacuation.status?.phase, 'Terminating recorded before the old VMI was deleted').to.equal(
+      Phase.Terminating,
+    );
     expect(evacuation.status?.snapshot?.metadata.uid).to.equal(oldUid);
     expect(evacuation.metadata.finalizers).to.include(FINALIZER_SNAPSHOT);
     return { namespace, oldUid };

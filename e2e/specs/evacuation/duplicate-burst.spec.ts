@@ -52,13 +52,17 @@ describe('InstanceEvacuations of one VMI created in a burst', function () {
     );
 
     for (const [i] of GAPS_MS.entries()) {
-      const settled = await eventually(`every evacuation of vm-${i} to be Completed or Failed`, async () => {
-        const all = await Promise.all(names(i).map((name) => readEvacuation(namespace, name)));
-        const done = all.every(
-          (e) => e?.status?.phase === Phase.Completed || e?.status?.phase === Phase.Failed,
-        );
-        return done ? (all as InstanceEvacuation[]) : undefined;
-      });
+      const settled = await eventually(
+        `every evacuation of vm-${i} to be Completed or Failed`,
+        async () => {
+          const all = await Promise.all(names(i).map((name) => readEvacuation(namespace, name)));
+          const done = all.every(
+            (e) => e?.status?.phase === Phase.Completed || e?.status?.phase === Phase.Failed,
+          );
+          return done ? (all as InstanceEvacuation[]) : undefined;
+        },
+        120_000,
+      );
       const summary = settled.map(
         (e) => `${e.metadata.name}: ${e.status?.phase} ${condition(e, ConditionType.Accepted)?.reason}`,
       );
