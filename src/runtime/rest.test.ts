@@ -21,9 +21,10 @@ describe('kubeRestClient', () => {
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   });
 
-  async function client() {
+  async function client(timeoutMs?: number) {
     server = createServer((req, res) => {
       seen.push(req);
+      if (req.url?.startsWith('/hang')) return; // never answers
       if (!goRestfulAccepts(req.headers.accept)) {
         res
           .writeHead(406, { 'content-type': 'text/plain' })
@@ -41,7 +42,7 @@ describe('kubeRestClient', () => {
       contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
       currentContext: 'x',
     });
-    return kubeRestClient(kc);
+    return kubeRestClient(kc, timeoutMs);
   }
 
   it('should be accepted by an aggregated API route that declares no Produces (KubeVirt start)', async () => {
@@ -55,5 +56,16 @@ describe('kubeRestClient', () => {
     );
     expect(seen).to.have.lengthOf(1);
     expect(seen[0]!.headers.accept).to.match(/^application\/json\b/);
+  });
+
+  // Without the timeout this request would hang until mocha's own timeout fails the test.
+  it('should give up on a request left unanswered past its timeout', async () => {
+    const rest = await client(100);
+    const error = await rest.request(HttpMethod.GET, '/hang').then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(error, 'rejected').to.be.instanceOf(Error);
+    server?.closeAllConnections();
   });
 });

@@ -20,10 +20,17 @@ export interface RestClient {
 }
 
 /**
+ * The API server ends a request that is not a watch after 60 s (--request-timeout); one unanswered
+ * for longer is lost, e.g. on a half-open connection, and must not hold a worker (or the lock of the
+ * VMI it works on) for ever.
+ */
+export const REQUEST_TIMEOUT_MS = 65_000;
+
+/**
  * A RestClient on KubeConfig's own auth and TLS (the same calls client-node's Watch makes). Failed
  * calls throw client-node's ApiException, so `.code` holds the HTTP status and `.body` the Status.
  */
-export function kubeRestClient(kc: KubeConfig): RestClient {
+export function kubeRestClient(kc: KubeConfig, timeoutMs = REQUEST_TIMEOUT_MS): RestClient {
   const http = new IsomorphicFetchHttpLibrary();
   return {
     async request<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
@@ -41,7 +48,8 @@ export function kubeRestClient(kc: KubeConfig): RestClient {
         ctx.setHeaderParam('Content-Type', options.contentType ?? 'application/json');
         ctx.setBody(JSON.stringify(options.body));
       }
-      if (options.signal) ctx.setSignal(options.signal);
+      const timeout = AbortSignal.timeout(timeoutMs);
+      ctx.setSignal(options.signal ? AbortSignal.any([options.signal, timeout]) : timeout);
       await kc.applySecurityAuthentication(ctx);
       const response = await http.send(ctx).toPromise();
       const text = await response.body.text();
