@@ -126,6 +126,58 @@ function decide(o: Observed, now: Date, config: DecideConfig = DEFAULT_CONFIG): 
 }
 
 describe('decide: Terminating is recorded before anything is destroyed', () => {
+  const DESTRUCTIVE = ['DeletePod', 'DeleteVmi', 'DeleteVolumeAttachment', 'PatchVm', 'StartVm', 'CreateVmi'];
+
+  it('should never destroy or steer in a plan whose evacuation is not yet in Terminating', () => {
+    let cases = 0;
+    for (const ownership of OWNERSHIPS)
+      for (const allowLiveSource of [false, true])
+        for (const phase of [Phase.Pending, Phase.Fencing])
+          for (const health of ['Ready', 'NotReady', 'Unknown', 'Gone'] as const)
+            for (const fence of ['none', 'taint', 'annotation'] as const)
+              for (const vmiState of ['Running', 'Failed', 'absent'] as const)
+                for (const deleting of [false, true])
+                  for (const namespaceDeleting of [false, true]) {
+                    if (health === 'Gone' && fence !== 'none') continue;
+                    const spec = allowLiveSource ? { allowLiveSource } : {};
+                    const status = withPhase(accepted(ownership, spec), phase);
+                    const name = JSON.stringify({
+                      ownership,
+                      allowLiveSource,
+                      phase,
+                      health,
+                      fence,
+                      vmiState,
+                      deleting,
+                      namespaceDeleting,
+                    });
+                    const p = decideStep(
+                      observed({
+                        evacuation: evacuation(spec, status, {
+                          finalizers: owned(ownership) ? [] : [FINALIZER_SNAPSHOT],
+                          ...(deleting ? { deletionTimestamp: '2026-11-26T11:59:00Z' } : {}),
+                        }),
+                        vmi:
+                          vmiState === 'absent'
+                            ? undefined
+                            : vmi({ owned: owned(ownership), phase: vmiState }),
+                        vm: owned(ownership) ? vm(ownership) : undefined,
+                        sourceNode: sourceNode(health, fence),
+                        launcherPods: [launcherPod(OLD_UID)],
+                        volumeAttachments: [volumeAttachment()],
+                        namespaceDeleting,
+                      }),
+                      NOW,
+                    );
+                    expect(
+                      types(p).filter((t) => DESTRUCTIVE.includes(t)),
+                      name,
+                    ).to.deep.equal([]);
+                    cases++;
+                  }
+    expect(cases).to.be.above(1000);
+  });
+
   it('should only record Terminating once a failed source is fenced, or a live source is allowed', () => {
     const cases = [
       {
@@ -1300,6 +1352,23 @@ describe('decide: the snapshot finalizer of a standalone evacuation', () => {
       expect(types(p), phase).to.deep.equal(['RemoveFinalizer']);
       expect(removals(p), phase).to.deep.equal([FINALIZER_SNAPSHOT]);
     }
+  });
+
+  it('should finish the rebuild when deleted while our graceful deletion of the old VMI is under way', () => {
+    const status = {
+      ...withPhase(accepted('standalone', { allowLiveSource: true }), Phase.Terminating),
+      liveSource: true,
+    };
+    const p = decide(
+      observed({
+        evacuation: held(status, true),
+        vmi: vmi({ deleting: true }),
+        sourceNode: sourceNode('Ready'),
+        launcherPods: [launcherPod(OLD_UID)],
+      }),
+      NOW,
+    );
+    expect(removals(p)).to.deep.equal([]);
   });
 
   it('should finish deleting the failed old VMI and rebuilding when deleted in Terminating', () => {

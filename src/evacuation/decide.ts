@@ -955,7 +955,8 @@ function mustFinishRebuild(s: Step): boolean {
   if (s.phase !== Phase.Terminating && s.phase !== Phase.Rebuilding) return false;
   if (s.o.namespaceDeleting) return false;
   const vmiClass = classify(s);
-  return vmiClass === 'absent' || (vmiClass === 'old' && vmiIsFinal(s.o.vmi!));
+  // Deleting: by us (Terminating is recorded before we delete), or by whoever deletes what we evacuate.
+  return vmiClass === 'absent' || (vmiClass === 'old' && (vmiIsFinal(s.o.vmi!) || isDeleting(s.o.vmi!)));
 }
 
 /** Removes our steering from the VM (if any is left), then the finalizer. */
