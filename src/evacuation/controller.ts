@@ -1,7 +1,7 @@
 // The InstanceEvacuation controller: the imperative shell around decide(). It observes (synced
 // caches only), calls the pure core, applies the plan's actions in order, writes the status once,
 // records events, and requeues at the plan's deadline. All judgement lives in decide().
-import { TERMINAL_PHASES } from '../api/v1alpha1/constants.ts';
+import { Phase, TERMINAL_PHASES } from '../api/v1alpha1/constants.ts';
 import { InstanceEvacuationSchema, type InstanceEvacuation } from '../api/v1alpha1/types.ts';
 import { LABEL_APP, LAUNCHER_APP, vmOwner } from '../kubevirt/predicates.ts';
 import {
@@ -18,7 +18,7 @@ import {
 } from '../kubevirt/schemas.ts';
 import type { Clock } from '../runtime/clock.ts';
 import type { ReconcileContext, ReconcileResult } from '../runtime/controller.ts';
-import { isConflict, isNotFound } from '../runtime/errors.ts';
+import { isConflict, isNotFound, outcomeUnknown } from '../runtime/errors.ts';
 import { KeyedMutex } from '../runtime/keyed-mutex.ts';
 import type { Manager } from '../runtime/manager.ts';
 import { OwnWrites } from '../runtime/own-writes.ts';
@@ -90,7 +90,7 @@ export function registerEvacuationController(manager: Manager, options: Evacuati
       // on what we last wrote to them, even where the cache does not show it yet.
       siblings: evacuations
         .byIndex('namespace', namespace)
-        .map((sibling) => ownWrites.latest(objectKey(sibling), sibling)),
+        .map((sibling) => ownWrites.latest(objectKey(sibling), sibling) ?? sibling),
       vmi,
       vm: vmName ? (vms.getByName(namespace, vmName) as Vm | undefined) : undefined,
       sourceNode: sourceName ? (nodes.getByName(undefined, sourceName) as Node | undefined) : undefined,
@@ -124,6 +124,22 @@ export function registerEvacuationController(manager: Manager, options: Evacuati
       ctx.logger.debug('cache has not seen our last write yet');
       return { requeueAfterMs: 1000 };
     }
+    // Whether this one may start depends on its siblings: not while one of them got a write of ours
+    // with no clear answer that the cache does not show yet (it may have started it).
+    const unsettled = startsOnSiblings(cached)
+      ? evacuations
+          .byIndex('namespace', cached.metadata.namespace ?? '')
+          .find(
+            (e) =>
+              e.spec.vmiName === cached.spec.vmiName &&
+              e.metadata.name !== name &&
+              ownWrites.latest(objectKey(e), e) === undefined,
+          )
+      : undefined;
+    if (unsettled !== undefined) {
+      ctx.logger.debug('a sibling got a write with no clear answer', { sibling: unsettled.metadata.name });
+      return { requeueAfterMs: SIBLING_RECHECK_MS };
+    }
     const observed = observe(cached);
     const at = now();
     const plan = decide(observed, at, options.decide);
@@ -136,10 +152,14 @@ export function registerEvacuationController(manager: Manager, options: Evacuati
     let current = cached;
     const replaced = [cached];
     let statusWritten = false;
+    /** Whether the request in flight writes the evacuation itself. */
+    let writingEvacuation = false;
     try {
       for (const action of plan.actions) {
         log.info('applying', { action: action.type, ...actionFields(action) });
+        writingEvacuation = WRITES_EVACUATION.has(action.type);
         const outcome = await applyAction(manager.rest, current, action);
+        writingEvacuation = false;
         if (outcome.evacuation) {
           if (current !== cached) replaced.push(current);
           current = outcome.evacuation;
@@ -147,12 +167,18 @@ export function registerEvacuationController(manager: Manager, options: Evacuati
         if (action.type === 'PersistSnapshot') statusWritten = true;
       }
       if (!statusWritten && !statusEqual(plan.status, cached.status ?? {})) {
+        writingEvacuation = true;
         const written = await writeStatus(manager.rest, current, plan.status);
+        writingEvacuation = false;
         if (current !== cached) replaced.push(current);
         current = written;
         statusWritten = true;
       }
     } catch (err) {
+      // Also after a failure half way: a write that went through must be seen before deciding again;
+      // one that may have gone through makes siblings wait for the cache to tell.
+      if (writingEvacuation && outcomeUnknown(err)) ownWrites.wroteUncertain(key, [...replaced, current]);
+      else if (current !== cached) ownWrites.wrote(key, replaced, current);
       // Our last finalizer went and the deleted evacuation with it: nothing left to write.
       if (isNotFound(err) && cached.metadata.deletionTimestamp !== undefined) return {};
       // A conflict means our view was stale: decide again from fresh observations.
@@ -161,10 +187,8 @@ export function registerEvacuationController(manager: Manager, options: Evacuati
         return { requeue: true };
       }
       throw err;
-    } finally {
-      // Also after a failure half way: a write that went through must be seen before deciding again.
-      if (current !== cached) ownWrites.wrote(key, replaced, current);
     }
+    if (current !== cached) ownWrites.wrote(key, replaced, current);
     if (statusWritten) metrics.observeTransition(cached.status, plan.status);
     for (const event of plan.events) {
       manager.recorder.record(current, event.type, event.reason, plan.phase, event.message, observed.vmi);
@@ -203,6 +227,23 @@ export function registerEvacuationController(manager: Manager, options: Evacuati
     evacuations
       .byIndex('namespace', pvc.metadata.namespace ?? '')
       .map((e) => `${e.metadata.namespace}/${e.metadata.name}`),
+  );
+}
+
+/** The actions that write the evacuation itself (the others write what it evacuates). */
+const WRITES_EVACUATION: ReadonlySet<string> = new Set([
+  'AddFinalizer',
+  'RemoveFinalizer',
+  'PersistSnapshot',
+]);
+
+/** How soon an evacuation waiting for the cache to settle a sibling's uncertain write looks again. */
+const SIBLING_RECHECK_MS = 200;
+
+/** Whether decide() looks at the siblings of this evacuation: only before it has started. */
+function startsOnSiblings(evacuation: InstanceEvacuation): boolean {
+  return (
+    (evacuation.status?.phase ?? Phase.Pending) === Phase.Pending && evacuation.status?.snapshot === undefined
   );
 }
 

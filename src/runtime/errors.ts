@@ -17,9 +17,9 @@ export function isTerminalError(err: unknown): err is TerminalError {
 export function apiErrorCode(err: unknown): number | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const e = err as { code?: unknown; statusCode?: unknown };
-  if (typeof e.code === 'number') return e.code;
-  if (typeof e.statusCode === 'number') return e.statusCode;
-  return undefined;
+  // Not every numeric code is HTTP's: a DOMException from an aborted request has one too (23 for a timeout).
+  const http = (code: unknown) => (typeof code === 'number' && code >= 100 && code < 600 ? code : undefined);
+  return http(e.code) ?? http(e.statusCode);
 }
 
 export const isNotFound = (err: unknown): boolean => apiErrorCode(err) === 404;
@@ -27,6 +27,15 @@ export const isNotFound = (err: unknown): boolean => apiErrorCode(err) === 404;
 export const isConflict = (err: unknown): boolean =>
   apiErrorCode(err) === 409 && statusReason(err) !== 'AlreadyExists';
 export const isGone = (err: unknown): boolean => apiErrorCode(err) === 410;
+
+/**
+ * Whether a failed write may have been applied all the same: no HTTP answer at all (a cut or timed
+ * out connection) or a server error (a 504 after etcd committed it). A 4xx is a clear refusal.
+ */
+export const outcomeUnknown = (err: unknown): boolean => {
+  const code = apiErrorCode(err);
+  return code === undefined || code >= 500;
+};
 
 /** 409 is both "conflict" and "already exists"; the Status reason tells them apart. */
 export function isAlreadyExists(err: unknown): boolean {

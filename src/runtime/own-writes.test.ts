@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { OwnWrites } from './own-writes.ts';
+import { FakeClock } from './clock.ts';
+import { OwnWrites, UNCERTAIN_WRITE_TTL_MS } from './own-writes.ts';
 
 interface Obj {
   metadata: { resourceVersion?: string };
@@ -51,5 +52,40 @@ describe('OwnWrites', () => {
     writes.wrote('ns/a', [at('7')], at('8'));
     expect(writes.cacheBehind('ns/a', undefined)).to.equal(false);
     expect(writes.size).to.equal(0);
+  });
+
+  context('after a write with no clear answer', () => {
+    it('should have siblings wait while the cache shows what it wrote over, and not hold the object itself back', () => {
+      const writes = new OwnWrites<Obj>({ clock: new FakeClock() });
+      writes.wroteUncertain('ns/a', [at('7')]);
+      expect(writes.latest('ns/a', at('7')), 'outcome unknown').to.equal(undefined);
+      expect(writes.cacheBehind('ns/a', at('7')), 'its own reconcile goes on').to.equal(false);
+      expect(writes.latest('ns/a', at('7')), 'still unknown to siblings').to.equal(undefined);
+    });
+
+    it('should be settled by the cache moving on', () => {
+      const writes = new OwnWrites<Obj>({ clock: new FakeClock() });
+      writes.wroteUncertain('ns/a', [at('7')]);
+      expect(writes.latest('ns/a', at('8', 'Fencing'))).to.deep.equal(at('8', 'Fencing'));
+      expect(writes.size).to.equal(0);
+    });
+
+    it('should be settled by a later certain write', () => {
+      const writes = new OwnWrites<Obj>({ clock: new FakeClock() });
+      writes.wroteUncertain('ns/a', [at('7')]);
+      writes.wrote('ns/a', [at('7')], at('9', 'Fencing'));
+      expect(writes.latest('ns/a', at('7'))).to.deep.equal(at('9', 'Fencing'));
+    });
+
+    it('should stop holding siblings back after its TTL, when the write most likely never landed', async () => {
+      const clock = new FakeClock();
+      const writes = new OwnWrites<Obj>({ clock });
+      writes.wroteUncertain('ns/a', [at('7')]);
+      await clock.advance(UNCERTAIN_WRITE_TTL_MS - 1);
+      expect(writes.latest('ns/a', at('7'))).to.equal(undefined);
+      await clock.advance(1);
+      expect(writes.latest('ns/a', at('7'))).to.deep.equal(at('7'));
+      expect(writes.size).to.equal(0);
+    });
   });
 });

@@ -7,6 +7,7 @@ import {
   isGone,
   isNotFound,
   isTerminalError,
+  outcomeUnknown,
   statusReason,
   TerminalError,
 } from './errors.ts';
@@ -28,6 +29,15 @@ describe('errors', () => {
     expect(isNotFound(new Error('plain'))).to.equal(false);
     expect(apiErrorCode('str')).to.equal(undefined);
     expect(statusReason({ body: 'not json' })).to.equal(undefined);
+  });
+
+  it('should tell a write that may have been applied from a clear refusal', () => {
+    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    expect(outcomeUnknown(reset)).to.equal(true);
+    expect(outcomeUnknown(new DOMException('timed out', 'TimeoutError'))).to.equal(true);
+    expect(outcomeUnknown(api(504, 'Timeout'))).to.equal(true);
+    expect(outcomeUnknown(api(409, 'Conflict'))).to.equal(false);
+    expect(outcomeUnknown(api(422, 'Invalid'))).to.equal(false);
   });
 
   it('should recognise terminal errors', () => {
