@@ -1429,6 +1429,26 @@ describe('decide: a VMI KubeVirt made from the VM before our changes reached it'
     expect(p.status.vmPreparedGeneration).to.equal(8);
   });
 
+  it('should not steer again, nor replace the copy, when a crash came between unsteering and recording Rebuilding', () => {
+    const terminating = { ...withPhase(accepted('Always'), Phase.Terminating), vmPreparedGeneration: 8 };
+    terminating.steering = steeringFor(SOURCE, undefined);
+    const unsteered = vmWithPinnedMacs(vm('Always'), originalMacs());
+    unsteered.metadata.generation = 9;
+    const p = decide(
+      observed({
+        evacuation: evacuation({}, terminating, { finalizers: [FINALIZER_STEERING] }),
+        vmi: madeFrom('8'),
+        vm: unsteered,
+        sourceNode: sourceNode('Unknown', 'taint'),
+      }),
+      NOW,
+    );
+    expect(only(p, 'PatchVm').map((a) => a.purpose)).to.not.include('Steer');
+    expect(types(p)).to.not.include('DeleteVmi');
+    expect(p.phase).to.equal(Phase.Rebuilt);
+    expect(p.status.newUID).to.equal(NEW_UID);
+  });
+
   it('should delete a stale new VMI (uid precondition) so that KubeVirt recreates it from the current template', () => {
     const p = decide(
       observed({

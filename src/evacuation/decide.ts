@@ -63,6 +63,13 @@ export interface Plan {
 /** KubeVirt's VM controller writes on each VMI it creates the VM generation it made it from. */
 const VM_GENERATION_ANNOTATION = 'kubevirt.io/vm-generation';
 
+/** Whether KubeVirt made this VMI from the VM as we prepared it (or later); false when unknown. */
+function madeFromPreparedVm(s: Step, vmi: Vmi): boolean {
+  const madeFrom = Number(vmi.metadata.annotations?.[VM_GENERATION_ANNOTATION]);
+  const prepared = s.status.vmPreparedGeneration;
+  return prepared !== undefined && Number.isInteger(madeFrom) && madeFrom >= prepared;
+}
+
 /** Run strategies whose VM controller recreates a failed VMI by itself. */
 const SELF_RESTARTING = ['Always', 'RerunOnFailure'];
 const SUPPORTED_STRATEGIES = ['Always', 'RerunOnFailure', 'Manual', 'Halted'];
@@ -608,7 +615,11 @@ function decideTerminating(s: Step): boolean {
     const vm = currentVm(s);
     if (vm === undefined) return false;
     strategy = vmRunStrategy(vm);
-    if (!ensureVmPrepared(s, vm, strategy)) return false;
+    // A new VMI KubeVirt made from our prepared VM means the VM was ready; its steering may already be
+    // gone again (a crash between unsteering and recording Rebuilding): steering it anew would make
+    // that VMI look stale and have it replaced.
+    const preparedCopy = vmiClass === 'new' && madeFromPreparedVm(s, s.o.vmi!);
+    if (!preparedCopy && !ensureVmPrepared(s, vm, strategy)) return false;
   }
   const old = vmiClass === 'old' ? s.o.vmi : undefined;
   const uid = s.status.originalUID ?? '';
@@ -769,7 +780,7 @@ function decideRebuilding(s: Step): boolean {
     const n = vmi!;
     const madeFrom = Number(n.metadata.annotations?.[VM_GENERATION_ANNOTATION]);
     const prepared = s.status.vmPreparedGeneration;
-    if (prepared !== undefined && Number.isInteger(madeFrom) && madeFrom < prepared) {
+    if (prepared !== undefined && Number.isInteger(madeFrom) && !madeFromPreparedVm(s, n)) {
       if (!isDeleting(n))
         s.act({ type: 'DeleteVmi', namespace: s.namespace, name, uid: n.metadata.uid ?? '' });
       return awaiting(
