@@ -111,22 +111,46 @@ function withPhase(
 }
 
 /**
- * decide() as the controller runs it: a plan that only records Terminating is written first, and the
- * next step, on that recorded status, is the one that destroys (asserted on its own below).
+ * decide() as the controller runs it: a plan that only records something before destroying
+ * (Terminating, the VM generation it prepared) is written first, and the next step, on that recorded
+ * status, is the one that destroys (both asserted on their own below).
  */
 function decide(o: Observed, now: Date, config: DecideConfig = DEFAULT_CONFIG): Plan {
-  const first = decideStep(o, now, config);
-  const recordedOnly =
-    first.actions.length === 0 &&
-    first.phase === Phase.Terminating &&
-    o.evacuation.status?.phase !== Phase.Terminating;
-  if (!recordedOnly) return first;
-  const second = decideStep({ ...o, evacuation: { ...o.evacuation, status: first.status } }, now, config);
-  return { ...second, events: [...first.events, ...second.events] };
+  let plan = decideStep(o, now, config);
+  const events = [...plan.events];
+  for (let i = 0; i < 2; i++) {
+    const before = o.evacuation.status;
+    const recordedOnly =
+      plan.actions.length === 0 &&
+      ((plan.phase === Phase.Terminating && before?.phase !== Phase.Terminating) ||
+        (plan.status.vmPreparedGeneration !== undefined && before?.vmPreparedGeneration === undefined));
+    if (!recordedOnly) break;
+    o = { ...o, evacuation: { ...o.evacuation, status: plan.status } };
+    plan = decideStep(o, now, config);
+    events.push(...plan.events);
+  }
+  return { ...plan, events };
 }
 
 describe('decide: Terminating is recorded before anything is destroyed', () => {
   const DESTRUCTIVE = ['DeletePod', 'DeleteVmi', 'DeleteVolumeAttachment', 'PatchVm', 'StartVm', 'CreateVmi'];
+
+  it('should record the VM generation it prepared in a step of its own, before any pod is deleted', () => {
+    const p = decideStep(
+      observed({
+        evacuation: evacuation({}, withPhase(accepted('Always'), Phase.Terminating), {
+          finalizers: [FINALIZER_STEERING],
+        }),
+        vmi: vmi({ owned: true }),
+        vm: preparedVm('Always'),
+        sourceNode: sourceNode('Unknown', 'taint'),
+        launcherPods: [launcherPod(OLD_UID)],
+      }),
+      NOW,
+    );
+    expect(p.actions).to.deep.equal([]);
+    expect(p.status.vmPreparedGeneration).to.equal(8);
+  });
 
   it('should never destroy or steer in a plan whose evacuation is not yet in Terminating', () => {
     let cases = 0;

@@ -563,7 +563,12 @@ function ensureVmPrepared(s: Step, vm: Vm, strategy: string): boolean {
   if (steer) s.status.steering = steering;
   const patch = vmPatch(vm, desired);
   if (patch.length === 0) {
-    s.status.vmPreparedGeneration ??= vm.metadata.generation;
+    if (s.status.vmPreparedGeneration === undefined && vm.metadata.generation !== undefined) {
+      // Recorded in a step of its own, before the old instance is touched: a restarted operator
+      // must know which VMIs KubeVirt made from the prepared VM, even after our steering is gone.
+      s.status.vmPreparedGeneration = vm.metadata.generation;
+      return false;
+    }
     return true;
   }
   if (steer && !s.hasFinalizer) s.act({ type: 'AddFinalizer', finalizer: FINALIZER_STEERING });
