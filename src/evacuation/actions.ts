@@ -49,6 +49,15 @@ export type Action =
 
 export type ActionType = Action['type'];
 
+const EVACUATION_WRITES: ReadonlySet<ActionType> = new Set([
+  'PersistSnapshot',
+  'AddFinalizer',
+  'RemoveFinalizer',
+]);
+
+/** Whether the action writes the evacuation itself (the others change what it evacuates). */
+export const writesEvacuation = (action: Action): boolean => EVACUATION_WRITES.has(action.type);
+
 export interface PlannedEvent {
   type: 'Normal' | 'Warning';
   reason: string;

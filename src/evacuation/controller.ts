@@ -23,6 +23,7 @@ import { KeyedMutex } from '../runtime/keyed-mutex.ts';
 import type { Manager } from '../runtime/manager.ts';
 import { OwnWrites } from '../runtime/own-writes.ts';
 import { indexers, splitKey } from '../runtime/store.ts';
+import { writesEvacuation } from './actions.ts';
 import { applyAction, writeStatus } from './apply-action.ts';
 import { decide, statusEqual } from './decide.ts';
 import {
@@ -157,7 +158,7 @@ export function registerEvacuationController(manager: Manager, options: Evacuati
     try {
       for (const action of plan.actions) {
         log.info('applying', { action: action.type, ...actionFields(action) });
-        writingEvacuation = WRITES_EVACUATION.has(action.type);
+        writingEvacuation = writesEvacuation(action);
         const outcome = await applyAction(manager.rest, current, action);
         writingEvacuation = false;
         if (outcome.evacuation) {
@@ -229,13 +230,6 @@ export function registerEvacuationController(manager: Manager, options: Evacuati
       .map((e) => `${e.metadata.namespace}/${e.metadata.name}`),
   );
 }
-
-/** The actions that write the evacuation itself (the others write what it evacuates). */
-const WRITES_EVACUATION: ReadonlySet<string> = new Set([
-  'AddFinalizer',
-  'RemoveFinalizer',
-  'PersistSnapshot',
-]);
 
 /** How soon an evacuation waiting for the cache to settle a sibling's uncertain write looks again. */
 const SIBLING_RECHECK_MS = 200;

@@ -14,7 +14,7 @@ import type {
 } from '../api/v1alpha1/types.ts';
 import type { Vm, Vmi } from '../kubevirt/schemas.ts';
 import type { Action } from './actions.ts';
-import { findCondition } from './conditions.ts';
+import { findCondition } from '../runtime/conditions.ts';
 import { decide as decideStep, type Plan } from './decide.ts';
 import { DEFAULT_CONFIG, type DecideConfig, type Observed } from './observed.ts';
 import { steeringFor } from './overrides.ts';

@@ -33,7 +33,7 @@ import {
 } from '../kubevirt/predicates.ts';
 import { VmiSpecSchema, type Pod, type Vm, type Vmi } from '../kubevirt/schemas.ts';
 import type { Action, PlannedEvent } from './actions.ts';
-import { findCondition, rfc3339, setCondition, type ConditionInput } from './conditions.ts';
+import { findCondition, formatTime, setCondition, type ConditionStatus } from '../runtime/conditions.ts';
 import { DEFAULT_CONFIG, type DecideConfig, type Observed } from './observed.ts';
 import { steeringFor, type Refusal } from './overrides.ts';
 import { buildRebuiltVmi } from './rebuild-vmi.ts';
@@ -102,7 +102,7 @@ class Step {
     this.now = now;
     this.config = config;
     this.status = structuredClone(o.evacuation.status ?? {});
-    this.nowText = rfc3339(now);
+    this.nowText = formatTime(now);
     this.generation = o.evacuation.metadata.generation;
   }
 
@@ -110,13 +110,12 @@ class Step {
     return this.status.phase ?? Phase.Pending;
   }
 
-  cond(type: string, status: ConditionInput['status'], reason: string, message: string): void {
+  cond(type: string, status: ConditionStatus, reason: string, message: string): void {
     this.status.conditions = setCondition(
       this.status.conditions,
-      { type, status, reason, message },
-      this.nowText,
-      this.generation,
-    );
+      { type, status, reason, message, observedGeneration: this.generation },
+      this.now,
+    ).conditions;
   }
 
   enter(phase: Phase): void {
@@ -1025,4 +1024,4 @@ export function decide(observed: Observed, now: Date, config: DecideConfig = DEF
 }
 
 /** Whether the controller should write plan.status (it differs from what was observed). */
-export { sameJson as statusEqual } from './vm-patches.ts';
+export { jsonEqual as statusEqual } from '../runtime/conditions.ts';

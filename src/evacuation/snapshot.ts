@@ -1,7 +1,7 @@
 // The snapshot persisted in the evacuation's status before anything is destroyed.
 import type { InstanceSnapshot } from '../api/v1alpha1/types.ts';
 import type { Vmi } from '../kubevirt/schemas.ts';
-import { rfc3339 } from './conditions.ts';
+import { formatTime } from '../runtime/conditions.ts';
 
 /** Captures the VMI: spec verbatim, identity, labels, annotations, ownerReferences and its MACs. */
 export function takeSnapshot(vmi: Vmi, now: Date): InstanceSnapshot {
@@ -10,7 +10,7 @@ export function takeSnapshot(vmi: Vmi, now: Date): InstanceSnapshot {
     .filter((i): i is typeof i & { name: string } => typeof i.name === 'string' && i.name !== '')
     .map((i) => (i.mac ? { name: i.name, mac: i.mac } : { name: i.name }));
   return {
-    capturedAt: rfc3339(now),
+    capturedAt: formatTime(now),
     nodeName: vmi.status?.nodeName ?? '',
     metadata: {
       name: m.name,

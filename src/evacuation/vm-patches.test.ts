@@ -1,11 +1,11 @@
 import { expect } from 'chai';
+import { jsonEqual } from '../runtime/conditions.ts';
 import { Reason } from '../api/v1alpha1/constants.ts';
 import type { InstanceEvacuationSpecInput } from '../api/v1alpha1/types.ts';
 import { InstanceEvacuationSpecSchema } from '../api/v1alpha1/types.ts';
 import type { Vm } from '../kubevirt/schemas.ts';
 import { SOURCE, OTHER, VM_UID, vm, vmiSpec } from './testing.ts';
 import {
-  sameJson,
   vmHasSteeringLeft,
   vmIsSteered,
   vmPatch,
@@ -31,7 +31,7 @@ function apply(doc: Vm, ops: ReturnType<typeof vmPatch>): Vm {
     let parent = out;
     for (const p of parts) parent = parent[p] as Record<string, unknown>;
     if (op.op === 'test') {
-      if (!sameJson(parent[last], op.value)) throw new Error(`test failed at ${op.path}`);
+      if (!jsonEqual(parent[last], op.value)) throw new Error(`test failed at ${op.path}`);
     } else if (op.op === 'remove') Reflect.deleteProperty(parent, last);
     else parent[last] = op.value;
   }

@@ -4,6 +4,7 @@
 import { Reason } from '../api/v1alpha1/constants.ts';
 import type { InstanceEvacuationSpec, InstanceSnapshot, Steering } from '../api/v1alpha1/types.ts';
 import type { Vm } from '../kubevirt/schemas.ts';
+import { jsonEqual } from '../runtime/conditions.ts';
 import type { JsonPatchOp } from './actions.ts';
 import {
   addSteering,
@@ -73,16 +74,6 @@ export function vmWithoutSteering(vm: Vm, steering: Steering): Vm {
 export const vmIsSteered = (vm: Vm, s: Steering): boolean => hasSteering(vm.spec.template.spec, s);
 export const vmHasSteeringLeft = (vm: Vm, s: Steering): boolean => hasAnySteering(vm.spec.template.spec, s);
 
-const canonical = (v: unknown): string =>
-  JSON.stringify(v, (_k, x: unknown) =>
-    x !== null && typeof x === 'object' && !Array.isArray(x)
-      ? Object.fromEntries(
-          Object.entries(x as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
-        )
-      : x,
-  );
-export const sameJson = (a: unknown, b: unknown): boolean => canonical(a) === canonical(b);
-
 /**
  * The JSON patch turning `current` into `desired` for the fields this feature edits (template spec,
  * instancetype, preference), guarded by `test` ops on uid and generation: a VM recreated or edited
@@ -91,7 +82,7 @@ export const sameJson = (a: unknown, b: unknown): boolean => canonical(a) === ca
 export function vmPatch(current: Vm, desired: Vm): JsonPatchOp[] {
   const ops: JsonPatchOp[] = [];
   const edit = (path: string, from: unknown, to: unknown) => {
-    if (sameJson(from, to)) return;
+    if (jsonEqual(from, to)) return;
     ops.push(to === undefined ? { op: 'remove', path } : { op: 'add', path, value: to });
   };
   edit('/spec/instancetype', current.spec.instancetype, desired.spec.instancetype);
