@@ -15,6 +15,7 @@ import type {
 import type { Vm, Vmi } from '../kubevirt/schemas.ts';
 import type { Action } from './actions.ts';
 import { findCondition } from '../runtime/conditions.ts';
+import { deepFreeze } from '../runtime/store.ts';
 import { decide as decideStep, type Plan } from './decide.ts';
 import { DEFAULT_CONFIG, type DecideConfig, type Observed } from './observed.ts';
 import { steeringFor } from './overrides.ts';
@@ -1223,16 +1224,37 @@ describe('decide', () => {
       expect(types(p)).to.deep.equal(['PatchVm', 'RemoveFinalizer']);
       expect(p.status).to.deep.equal(s);
     });
+
+    it('should release the steering even when the status write after the steering patch was lost', () => {
+      const lost = withPhase(accepted('Always'), Phase.Terminating); // no status.steering
+      const p = decide(
+        observed({
+          evacuation: evacuation({}, lost, {
+            finalizers: [FINALIZER_STEERING],
+            deletionTimestamp: '2026-11-26T12:00:00Z',
+          }),
+          vm: preparedVm('Always'),
+          vmi: vmi({ owned: true }),
+          sourceNode: sourceNode('Gone'),
+        }),
+        NOW,
+      );
+      expect(types(p)).to.deep.equal(['PatchVm', 'RemoveFinalizer']);
+      expect(only(p, 'PatchVm')[0]!.purpose).to.equal('Unsteer');
+    });
   });
 
   context('idempotence', () => {
-    it('should return the same plan for the same observation', () => {
-      const o = observed({
-        evacuation: evacuation({}, accepted('standalone')),
-        vmi: vmi({}),
-        sourceNode: sourceNode('Gone'),
-        launcherPods: [launcherPod(OLD_UID)],
-      });
+    it('should never change what it observed (the informer cache hands out shared objects)', () => {
+      const o = deepFreeze(
+        observed({
+          evacuation: evacuation({}, withPhase(accepted('standalone'), Phase.Terminating)),
+          vmi: vmi({}),
+          sourceNode: sourceNode('Gone'),
+          launcherPods: [launcherPod(OLD_UID)],
+        }),
+      );
+      expect(() => decide(o, NOW)).to.not.throw();
       expect(decide(o, NOW)).to.deep.equal(decide(o, NOW));
     });
     it('should not move lastTransitionTime when a condition keeps its status', () => {

@@ -796,7 +796,7 @@ function decideRebuilding(s: Step): boolean {
     }
     s.status.newUID = n.metadata.uid;
     const nodeName = n.status?.nodeName;
-    const steering = s.status.steering;
+    const steering = ourSteering(s);
     if (!nodeName)
       return awaiting(
         s,
@@ -805,13 +805,7 @@ function decideRebuilding(s: Step): boolean {
       );
     s.status.targetNode = nodeName;
     if (steering !== undefined && vmHasSteeringLeft(vm, steering)) {
-      s.act({
-        type: 'PatchVm',
-        namespace: s.namespace,
-        name: vm.metadata.name,
-        purpose: 'Unsteer',
-        patch: vmPatch(vm, vmWithoutSteering(vm, steering)),
-      });
+      unsteer(s, vm, steering);
       return awaiting(
         s,
         Reason.AwaitingSteeringRemoval,
@@ -974,9 +968,29 @@ function mustFinishRebuild(s: Step): boolean {
   return vmiClass === 'absent' || (vmiClass === 'old' && (vmiIsFinal(s.o.vmi!) || isDeleting(s.o.vmi!)));
 }
 
+/**
+ * The steering we may have put on the VM. The steering finalizer is added before the VM is steered,
+ * and the steering follows from the spec and the recorded source: it is known even when the status
+ * write after the steering patch was lost.
+ */
+function ourSteering(s: Step): Steering | undefined {
+  if (s.status.steering !== undefined) return s.status.steering;
+  return s.hasFinalizer && s.status.sourceNode !== undefined ? steeringOf(s) : undefined;
+}
+
+function unsteer(s: Step, vm: Vm, steering: Steering): void {
+  s.act({
+    type: 'PatchVm',
+    namespace: s.namespace,
+    name: vm.metadata.name,
+    purpose: 'Unsteer',
+    patch: vmPatch(vm, vmWithoutSteering(vm, steering)),
+  });
+}
+
 /** Removes our steering from the VM (if any is left), then the finalizer. */
 function releaseSteering(s: Step): void {
-  const steering = s.status.steering;
+  const steering = ourSteering(s);
   const vm = s.o.vm;
   if (
     steering !== undefined &&
@@ -984,13 +998,7 @@ function releaseSteering(s: Step): void {
     vm.metadata.uid === s.status.vmUID &&
     vmHasSteeringLeft(vm, steering)
   )
-    s.act({
-      type: 'PatchVm',
-      namespace: s.namespace,
-      name: vm.metadata.name,
-      purpose: 'Unsteer',
-      patch: vmPatch(vm, vmWithoutSteering(vm, steering)),
-    });
+    unsteer(s, vm, steering);
   if (s.hasFinalizer) s.act({ type: 'RemoveFinalizer', finalizer: FINALIZER_STEERING });
 }
 
