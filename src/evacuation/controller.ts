@@ -22,11 +22,12 @@ import { isConflict, isNotFound, outcomeUnknown } from '../runtime/errors.ts';
 import { KeyedMutex } from '../runtime/keyed-mutex.ts';
 import type { Manager } from '../runtime/manager.ts';
 import { OwnWrites } from '../runtime/own-writes.ts';
-import { indexers, splitKey } from '../runtime/store.ts';
+import { indexers, objectKey, splitKey } from '../runtime/store.ts';
 import { writesEvacuation } from './actions.ts';
 import { applyAction, writeStatus } from './apply-action.ts';
 import { decide, statusEqual } from './decide.ts';
 import {
+  EvacuationIndex,
   evacuationIndexers,
   evacuationsOfDeletingNamespace,
   evacuationsOfLauncherPod,
@@ -79,6 +80,12 @@ export function registerEvacuationController(manager: Manager, options: Evacuati
   // previous one: two workers (or one cache that lags its own writes) must never let two of them act.
   const perVmi = new KeyedMutex();
 
+  /** The other evacuations of the same VMI. */
+  const siblingsOf = (evacuation: InstanceEvacuation) =>
+    evacuations
+      .byIndex(EvacuationIndex.byVmi, `${evacuation.metadata.namespace}/${evacuation.spec.vmiName}`)
+      .filter((e) => e.metadata.name !== evacuation.metadata.name);
+
   function observe(evacuation: InstanceEvacuation): Observed {
     const namespace = evacuation.metadata.namespace ?? '';
     const vmi = vmis.getByName(namespace, evacuation.spec.vmiName);
@@ -89,9 +96,9 @@ export function registerEvacuationController(manager: Manager, options: Evacuati
       evacuation,
       // Whether this one may start depends on its siblings (the duplicate guard, retry adoption):
       // on what we last wrote to them, even where the cache does not show it yet.
-      siblings: evacuations
-        .byIndex('namespace', namespace)
-        .map((sibling) => ownWrites.latest(objectKey(sibling), sibling) ?? sibling),
+      siblings: siblingsOf(evacuation).map(
+        (sibling) => ownWrites.latest(objectKey(sibling), sibling) ?? sibling,
+      ),
       vmi,
       vm: vmName ? (vms.getByName(namespace, vmName) as Vm | undefined) : undefined,
       sourceNode: sourceName ? (nodes.getByName(undefined, sourceName) as Node | undefined) : undefined,
@@ -128,14 +135,7 @@ export function registerEvacuationController(manager: Manager, options: Evacuati
     // Whether this one may start depends on its siblings: not while one of them got a write of ours
     // with no clear answer that the cache does not show yet (it may have started it).
     const unsettled = startsOnSiblings(cached)
-      ? evacuations
-          .byIndex('namespace', cached.metadata.namespace ?? '')
-          .find(
-            (e) =>
-              e.spec.vmiName === cached.spec.vmiName &&
-              e.metadata.name !== name &&
-              ownWrites.latest(objectKey(e), e) === undefined,
-          )
+      ? siblingsOf(cached).find((e) => ownWrites.latest(objectKey(e), e) === undefined)
       : undefined;
     if (unsettled !== undefined) {
       ctx.logger.debug('a sibling got a write with no clear answer', { sibling: unsettled.metadata.name });
@@ -240,9 +240,6 @@ function startsOnSiblings(evacuation: InstanceEvacuation): boolean {
     (evacuation.status?.phase ?? Phase.Pending) === Phase.Pending && evacuation.status?.snapshot === undefined
   );
 }
-
-const objectKey = (o: { metadata: { namespace?: string; name: string } }) =>
-  `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
 /** What to log of an action: its target, not its payload (the VMI name is on every line already). */
 function actionFields(action: { type: string } & Record<string, unknown>): Record<string, unknown> {

@@ -8,7 +8,7 @@ import type { Node, Pod, Pvc, Vm, Vmi, VolumeAttachment } from '../kubevirt/sche
  */
 export interface Observed {
   evacuation: InstanceEvacuation;
-  /** Other InstanceEvacuations in the same namespace (decide() keeps those with the same spec.vmiName). */
+  /** The other InstanceEvacuations of the same VMI (same namespace and spec.vmiName). */
   siblings: readonly InstanceEvacuation[];
   /** The VMI named spec.vmiName in the namespace: the original, the rebuilt one, or someone else's. */
   vmi: Vmi | undefined;
