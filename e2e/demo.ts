@@ -81,19 +81,23 @@ async function main(): Promise<void> {
   const nodes = ['bed-node-1', 'bed-node-2', 'bed-node-3'];
   const victim = 'bed-node-1';
   for (const n of nodes.filter((n) => n !== victim)) kubectl('cordon', n);
-  await kv.createPvc(namespace, 'db-data');
-  await kv.createNetworkAttachmentDefinition(namespace, 'storage-net');
-  await objects.create(kv.vmManifest(namespace, 'web', 'Always'));
-  await objects.create(
-    kv.vmiManifest(namespace, 'db', {
-      pvc: 'db-data',
-      multus: { network: 'storage-net', mac: '02:de:00:00:00:01' },
-      labels: { tier: 'db' },
-    }),
-  );
-  await kv.waitForRunningVmi(namespace, 'web');
-  await kv.waitForRunningVmi(namespace, 'db');
-  for (const n of nodes.filter((n) => n !== victim)) kubectl('uncordon', n);
+  try {
+    await kv.createPvc(namespace, 'db-data');
+    await kv.createNetworkAttachmentDefinition(namespace, 'storage-net');
+    await objects.create(kv.vmManifest(namespace, 'web', 'Always'));
+    await objects.create(
+      kv.vmiManifest(namespace, 'db', {
+        pvc: 'db-data',
+        multus: { network: 'storage-net', mac: '02:de:00:00:00:01' },
+        labels: { tier: 'db' },
+      }),
+    );
+    await kv.waitForRunningVmi(namespace, 'web');
+    await kv.waitForRunningVmi(namespace, 'db');
+  } finally {
+    // The bed is the user's afterwards: never leave it cordoned.
+    for (const n of nodes.filter((n) => n !== victim)) kubectl('uncordon', n);
+  }
   show('-n', namespace, 'get', 'vm,vmi', '-o', 'wide');
   show(
     '-n',

@@ -121,7 +121,8 @@ export async function startOperator(identity: string, args: string[] = []): Prom
   const operator = new OperatorProcess({
     identity,
     kubeconfigPath,
-    args: ['--workers=4', '--recheck-period=5s', ...args],
+    // Specs wait 120 s for Completed: the kubelet's cleanup must not take the operator's default 120 s.
+    args: ['--workers=4', '--recheck-period=5s', '--cleanup-grace-period=15s', ...args],
   });
   await operator.waitForLog('starting controllers', 60_000);
   return operator;

@@ -30,7 +30,9 @@ describe('InstanceEvacuation deleted while its instance exists only in the snaps
     const operator = await startOperator(`${prefix}-crashing`);
     operators.push(operator);
     await createEvacuation(namespace, 'app-evac', { vmiName: 'app', allowLiveSource: true });
-    await killOnLog(operator, 'applying', { action: 'DeleteVmi', key: `${namespace}/app-evac` });
+    const line = await killOnLog(operator, 'applying', { action: 'DeleteVmi', key: `${namespace}/app-evac` });
+    // The phase the operator decided on when it deleted: recorded before, whenever the SIGKILL landed.
+    expect(line.phase, 'Terminating recorded before the old VMI was deleted').to.equal(Phase.Terminating);
     // The SIGKILL may land before the request leaves: delete it as the operator was about to.
     await objects
       .delete(vmiManifest(namespace, 'app'), undefined, undefined, undefined, undefined, undefined, {
@@ -43,9 +45,7 @@ describe('InstanceEvacuation deleted while its instance exists only in the snaps
       (await readVmi(namespace, 'app')) === undefined ? true : undefined,
     );
     const evacuation = (await readEvacuation(namespace, 'app-evac'))!;
-    expect(evacuation.status?.phase, 'Terminating recorded before the old VMI was deleted').to.equal(
-      Phase.Terminating,
-    );
+    expect(evacuation.status?.phase).to.equal(Phase.Terminating);
     expect(evacuation.status?.snapshot?.metadata.uid).to.equal(oldUid);
     expect(evacuation.metadata.finalizers).to.include(FINALIZER_SNAPSHOT);
     return { namespace, oldUid };
