@@ -24,6 +24,7 @@ function setup(step: Step = () => undefined, workers = 1) {
   const informer = new Informer<KubeObject>({ resource: coreResources.pods, transport, clock, logger });
   const metrics = new Metrics({ defaultMetrics: false });
   const calls: string[] = [];
+  const reconcileIDs: string[] = [];
   const controller = new Controller({
     name: 'test',
     workers,
@@ -33,11 +34,11 @@ function setup(step: Step = () => undefined, workers = 1) {
     rateLimiter: new ItemExponentialFailureRateLimiter(5, 1000),
     reconcile: async (key, ctx) => {
       calls.push(key);
-      expect(ctx.reconcileID).to.be.a('string');
+      reconcileIDs.push(ctx.reconcileID);
       return step(key);
     },
   });
-  return { clock, transport, informer, controller, calls, logs, metrics };
+  return { clock, transport, informer, controller, calls, reconcileIDs, logs, metrics };
 }
 
 async function metricValue(metrics: Metrics, name: string, labels: Record<string, string>): Promise<number> {
@@ -65,7 +66,7 @@ describe('Controller', () => {
     });
 
     it('should start workers once every informer has synced and reconcile listed objects', async () => {
-      const { transport, informer, controller, calls } = setup();
+      const { transport, informer, controller, calls, reconcileIDs } = setup();
       controller.watch(informer);
       transport.listResults.push({ items: [pod('a'), pod('b')], resourceVersion: '1' });
       expect(controller.hasSynced()).to.equal(false);
@@ -73,6 +74,8 @@ describe('Controller', () => {
       expect(await controller.start()).to.equal(true);
       await flush();
       expect(calls).to.deep.equal(['ns/a', 'ns/b']);
+      expect(new Set(reconcileIDs).size, 'a reconcile id of its own for each').to.equal(2);
+      expect(reconcileIDs.every((id) => typeof id === 'string' && id.length > 0)).to.equal(true);
       await controller.stop();
       await informer.stop();
     });

@@ -22,7 +22,8 @@ export class DelayingQueue extends WorkQueue {
     const existing = this.#readyAt.get(key);
     if (existing !== undefined && existing <= at) return;
     this.#readyAt.set(key, at);
-    this.#schedule();
+    // Delays only ever come nearer, so the timer moves only when this one is due first (no scan).
+    if (this.#timerAt === undefined || at < this.#timerAt) this.#arm(at);
   }
 
   /** Keys waiting for their delay to pass. */
@@ -38,27 +39,23 @@ export class DelayingQueue extends WorkQueue {
     super.shutDown();
   }
 
-  #schedule(): void {
-    let earliest: number | undefined;
-    for (const at of this.#readyAt.values()) if (earliest === undefined || at < earliest) earliest = at;
-    if (earliest === this.#timerAt) return;
+  #arm(at: number): void {
     this.#timer?.cancel();
-    this.#timer = undefined;
-    this.#timerAt = earliest;
-    if (earliest === undefined) return;
-    this.#timer = this.clock.setTimeout(() => this.#fire(), earliest - this.clock.now());
+    this.#timerAt = at;
+    this.#timer = this.clock.setTimeout(() => this.#fire(), at - this.clock.now());
   }
 
   #fire(): void {
     this.#timer = undefined;
     this.#timerAt = undefined;
     const now = this.clock.now();
+    let earliest: number | undefined;
     for (const [key, at] of [...this.#readyAt]) {
       if (at <= now) {
         this.#readyAt.delete(key);
         this.add(key);
-      }
+      } else if (earliest === undefined || at < earliest) earliest = at;
     }
-    this.#schedule();
+    if (earliest !== undefined) this.#arm(earliest);
   }
 }

@@ -89,11 +89,6 @@ export function recordChanged(a: LeaderElectionRecord | null, b: LeaderElectionR
   );
 }
 
-/** Whether a leader that last renewed at `lastRenewAt` has run out of time to renew. */
-export function renewDeadlinePassed(lastRenewAt: number, now: number, renewDeadlineMs: number): boolean {
-  return now - lastRenewAt >= renewDeadlineMs;
-}
-
 /** metav1.MicroTime format (RFC 3339 with microseconds). */
 export function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/Z$/, '000Z');
