@@ -165,6 +165,19 @@ describe('EventRecorder', () => {
       expect(logs.some((l) => l.msg === 'could not write event')).to.equal(true);
     });
 
+    it('should create the Event again, not patch a missing one, when its first write failed', async () => {
+      const { clock, sink, recorder } = setup();
+      sink.fail = true;
+      recorder.warning(vmi, 'RebuildFailed', 'Rebuild', 'no capacity');
+      await recorder.flush();
+      sink.fail = false;
+      await clock.advance(1000);
+      recorder.warning(vmi, 'RebuildFailed', 'Rebuild', 'still no capacity');
+      await recorder.flush();
+      expect(sink.created).to.have.length(1);
+      expect(sink.patches).to.deep.equal([]);
+    });
+
     it('should survive a regarding object it cannot read', async () => {
       const { recorder, logs } = setup();
       expect(() => recorder.warning(null as never, 'A', 'X', '')).not.to.throw();

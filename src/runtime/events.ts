@@ -179,7 +179,13 @@ export class EventRecorder {
       this.#log.debug('event dropped by the per-object rate limit', { reason, object: objectId });
       return;
     }
-    this.#enqueue(key, () => this.#o.sink.create(event));
+    // A series whose event never got written would only patch a missing Event: start over next time.
+    this.#enqueue(key, () =>
+      this.#o.sink.create(event).catch((err: unknown) => {
+        if (this.#series.get(key) === entry) this.#series.delete(key);
+        throw err;
+      }),
+    );
   }
 
   #enqueue(key: string, write: () => Promise<void>): void {
