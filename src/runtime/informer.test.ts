@@ -388,6 +388,16 @@ describe('Informer', () => {
       expect(
         logs.filter((l) => l.msg === 'object failed to parse, skipped').map((l) => l.object),
       ).to.deep.equal(['ns/bad', 'ns/good']);
+      const deleted: string[] = [];
+      informer.addEventHandler({
+        delete: (o) => deleted.push(`${o.metadata.name}@${o.metadata.resourceVersion}`),
+      });
+      // Deleted in a state that does not parse: gone all the same, reported as the last good version.
+      transport
+        .lastWatch()
+        .emit('DELETED', { metadata: { name: 'good', namespace: 'ns', resourceVersion: '3' } });
+      expect(informer.get('ns/good')).to.equal(undefined);
+      expect(deleted).to.deep.equal(['good@1']);
       await informer.stop();
     });
   });

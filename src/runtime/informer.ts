@@ -348,13 +348,17 @@ export class Informer<T extends KubeObject = KubeObject> {
     }
     const obj = this.#parse(event.object);
     if (rv) this.#resourceVersion = rv;
-    if (!obj) return;
     if (event.type === 'DELETED') {
-      this.#store.delete(objectKey(obj));
-      deepFreeze(obj);
-      this.#dispatch((h) => h.delete?.(obj, { finalStateUnknown: false }), 'delete');
+      // An object whose last state no longer parses is gone all the same: drop what we cached of it.
+      const key = obj ? objectKey(obj) : rawKey(event.object);
+      const cached = key === undefined ? undefined : this.#store.delete(key);
+      const gone = obj ?? cached;
+      if (gone === undefined) return;
+      deepFreeze(gone);
+      this.#dispatch((h) => h.delete?.(gone, { finalStateUnknown: false }), 'delete');
       return;
     }
+    if (!obj) return;
     const old = this.#store.set(obj);
     if (old) this.#dispatch((h) => h.update?.(old, obj), 'update');
     else this.#dispatch((h) => h.add?.(obj), 'add');
