@@ -4,7 +4,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { baseFlags, ConfigError, parseConfig } from '../runtime/config.ts';
+import { baseFlags, checkLeaderElectionTimings, ConfigError, parseConfig } from '../runtime/config.ts';
 import { errorMessage } from '../runtime/errors.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { Manager } from '../runtime/manager.ts';
@@ -31,6 +31,7 @@ async function main(): Promise<void> {
       return;
     }
     config = parsed.config;
+    checkLeaderElectionTimings(config);
   } catch (err) {
     process.stderr.write(`${err instanceof ConfigError ? err.message : errorMessage(err)}\n`);
     process.exitCode = 2;

@@ -1,6 +1,13 @@
 import { expect } from 'chai';
 import { z } from 'zod';
-import { baseFlags, ConfigError, duration, type FlagSpecs, parseConfig } from './config.ts';
+import {
+  baseFlags,
+  checkLeaderElectionTimings,
+  ConfigError,
+  duration,
+  type FlagSpecs,
+  parseConfig,
+} from './config.ts';
 
 function parse(
   argv: string[],
@@ -138,6 +145,24 @@ describe('config', () => {
       const ms: number = r.config.rebuildTimeout;
       expect(ms).to.equal(90 * 60_000);
       expect(r.config.mode).to.equal(undefined);
+    });
+  });
+
+  describe('checkLeaderElectionTimings', () => {
+    it('should accept client-go defaults and name each flag out of order', () => {
+      expect(() =>
+        checkLeaderElectionTimings({ leaseDuration: 15_000, renewDeadline: 10_000, retryPeriod: 2_000 }),
+      ).to.not.throw();
+      let error: unknown;
+      try {
+        checkLeaderElectionTimings({ leaseDuration: 10_000, renewDeadline: 10_000, retryPeriod: 10_000 });
+      } catch (err) {
+        error = err;
+      }
+      expect(error).to.be.instanceOf(ConfigError);
+      const problems = (error as ConfigError).problems.join('\n');
+      expect(problems).to.include('--leader-election-renew-deadline (10000 ms) must be shorter than');
+      expect(problems).to.include('--leader-election-retry-period (10000 ms) must be shorter than');
     });
   });
 

@@ -184,6 +184,27 @@ export type BaseConfig = ConfigOf<typeof baseFlags>;
 export type ParseResult<F extends FlagSpecs> = { help: string } | { config: ConfigOf<F> };
 
 /**
+ * client-go's rules for the leader-election timings (checked at start-up, before anything is served):
+ * the renew deadline below the lease duration, and the retry period below the renew deadline.
+ */
+export function checkLeaderElectionTimings(c: {
+  leaseDuration: number;
+  renewDeadline: number;
+  retryPeriod: number;
+}): void {
+  const problems: string[] = [];
+  if (c.renewDeadline >= c.leaseDuration)
+    problems.push(
+      `--leader-election-renew-deadline (${c.renewDeadline} ms) must be shorter than --leader-election-lease-duration (${c.leaseDuration} ms)`,
+    );
+  if (c.retryPeriod >= c.renewDeadline)
+    problems.push(
+      `--leader-election-retry-period (${c.retryPeriod} ms) must be shorter than --leader-election-renew-deadline (${c.renewDeadline} ms)`,
+    );
+  if (problems.length) throw new ConfigError(problems);
+}
+
+/**
  * Parses `--flag=value` / `--flag value` arguments, then environment variables, then defaults, each
  * through its zod schema. Every problem names the flag, its environment variable and the bad value.
  */
